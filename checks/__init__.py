@@ -1,0 +1,1 @@
+"""Built-in llmd-doctor checks, one module per area, and their knowledge data (knowledge/*.yaml)."""

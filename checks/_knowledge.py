@@ -1,0 +1,99 @@
+"""Knowledge that changes with upstream releases, loaded from checks/knowledge/*.yaml.
+
+Each entry cites its source; a new llm-d release is an edit to the YAML, not to code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+
+@cache
+def load(name: str) -> Any:
+    text = resources.files("llmd_doctor.checks").joinpath("knowledge", f"{name}.yaml").read_text("utf-8")
+    return yaml.safe_load(text)
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A log signature: when every `all` pattern matches (and no `none` pattern), the cause is known."""
+
+    id: str
+    component: str
+    status: str
+    all: tuple[re.Pattern[str], ...]
+    none: tuple[re.Pattern[str], ...]
+    cause: str
+    fix: str
+    versions: str
+    sources: tuple[str, ...]
+    capabilities: tuple[str, ...] | None
+    also: bool = False  # reported beside the first match instead of competing with it
+
+    def match(self, text: str) -> tuple[dict[str, str], list[str]] | None:
+        """Named groups of the matches and the matching lines, or None."""
+        groups: dict[str, str] = {}
+        lines: list[str] = []
+        for pat in self.all:
+            m = pat.search(text)
+            if not m:
+                return None
+            groups.update({k: v for k, v in m.groupdict().items() if v is not None})
+            start = text.rfind("\n", 0, m.start()) + 1
+            end = text.find("\n", m.end())
+            line = text[start : end if end != -1 else len(text)].strip()
+            if line and line not in lines:
+                lines.append(line[:300])
+        if any(p.search(text) for p in self.none):
+            return None
+        return groups, lines
+
+
+@cache
+def signatures(component: str) -> tuple[Signature, ...]:
+    out = []
+    for e in load("log_signatures")["signatures"]:
+        if e["component"] != component:
+            continue
+        caps = e.get("capabilities")
+        out.append(
+            Signature(
+                id=e["id"],
+                component=e["component"],
+                status=e.get("status", "fail"),
+                all=tuple(re.compile(p, re.MULTILINE) for p in e["all"]),
+                none=tuple(re.compile(p, re.MULTILINE) for p in e.get("none") or []),
+                cause=e["cause"].strip(),
+                fix=e["fix"].strip(),
+                versions=e.get("versions", ""),
+                sources=tuple(e.get("sources") or []),
+                capabilities=tuple(caps) if caps is not None else None,
+                also=bool(e.get("also")),
+            )
+        )
+    return tuple(out)
+
+
+def fill(template: str, groups: dict[str, str]) -> str:
+    """`{name}` placeholders from regex groups; unknown ones stay as they are."""
+    return re.sub(r"\{(\w+)\}", lambda m: groups.get(m.group(1), m.group(0)), template)
+
+
+def match_log(component: str, text: str) -> list[tuple[Signature, dict[str, str], list[str]]]:
+    """The first matching signature, plus every matching `also` signature."""
+    out = []
+    primary = False
+    for sig in signatures(component):
+        if primary and not sig.also:
+            continue
+        m = sig.match(text)
+        if m:
+            out.append((sig, *m))
+            primary = primary or not sig.also
+    return out

@@ -1,0 +1,3 @@
+"""llmd-doctor: diagnose llm-d deployments on Kubernetes."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from llmd_doctor.cli import main
+
+main()

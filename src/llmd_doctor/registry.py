@@ -1,0 +1,132 @@
+"""Where checks come from: the built-in modules, entry points, and `--checks-dir`.
+
+A check module defines functions decorated with `@check(...)`; the registry collects them in
+definition order. Built-ins are an explicit tuple (like pre-commit's and httpie's registries);
+third-party packages add modules through the `llmd_doctor.checks` entry-point group.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from llmd_doctor.model import CheckFn, CheckSpec, LogsFn, Severity
+
+ENTRY_POINT_GROUP = "llmd_doctor.checks"
+
+BUILTIN_MODULES: tuple[str, ...] = (
+    "llmd_doctor.checks.cluster",
+    "llmd_doctor.checks.crds",
+    "llmd_doctor.checks.epp",
+)
+
+_SPEC_ATTR = "__llmd_check_spec__"
+
+
+class RegistryError(Exception):
+    pass
+
+
+def check(
+    id: str,
+    *,
+    title: str,
+    area: str,
+    severity: Severity | str,
+    inputs: Iterable[str] = (),
+    requires: Iterable[str] = (),
+    capabilities: Iterable[str] = (),
+    remediation: str = "",
+    docs: str = "",
+    logs: LogsFn | None = None,
+) -> Callable[[CheckFn], CheckFn]:
+    """Declare a check. The decorated function takes a CheckContext and yields Findings."""
+
+    def wrap(fn: CheckFn) -> CheckFn:
+        spec = CheckSpec(
+            id=id,
+            title=title,
+            area=area,
+            severity=Severity(severity),
+            run=fn,
+            inputs=tuple(inputs),
+            requires=tuple(requires),
+            capabilities=tuple(capabilities),
+            remediation=remediation.strip(),
+            docs=docs or f"docs/checks.md#{id.replace('.', '-')}",
+            description=(fn.__doc__ or "").strip(),
+            logs=logs,
+            module=fn.__module__,
+        )
+        setattr(fn, _SPEC_ATTR, spec)
+        return fn
+
+    return wrap
+
+
+def specs_in_module(module: ModuleType) -> list[CheckSpec]:
+    return [v.__dict__[_SPEC_ATTR] for v in vars(module).values() if callable(v) and _SPEC_ATTR in v.__dict__]
+
+
+def _load_file(path: Path) -> ModuleType:
+    name = f"llmd_doctor_plugin_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise RegistryError(f"cannot load check module {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:  # a broken plugin is a usage error, not a traceback
+        raise RegistryError(f"check module {path} failed to import: {type(e).__name__}: {e}") from e
+    return module
+
+
+def _entry_point_modules() -> list[ModuleType]:
+    from importlib.metadata import entry_points
+
+    modules = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj: Any = ep.load()
+        except Exception as e:
+            raise RegistryError(f"check plugin {ep.name!r} ({ep.value}) failed to load: {e}") from e
+        modules.append(obj if isinstance(obj, ModuleType) else sys.modules[obj.__module__])
+    return modules
+
+
+def load_specs(checks_dirs: Iterable[str | Path] = (), *, plugins: bool = True) -> list[CheckSpec]:
+    """All checks: built-ins, entry-point plugins, then modules from `--checks-dir`."""
+    modules = [importlib.import_module(m) for m in BUILTIN_MODULES]
+    if plugins:
+        modules += _entry_point_modules()
+    for d in checks_dirs:
+        p = Path(d)
+        if not p.is_dir():
+            raise RegistryError(f"--checks-dir {d}: not a directory")
+        modules += [_load_file(f) for f in sorted(p.glob("*.py")) if not f.name.startswith("_")]
+    specs: list[CheckSpec] = []
+    seen: dict[str, str] = {}
+    for module in modules:
+        for spec in specs_in_module(module):
+            if spec.id in seen:
+                raise RegistryError(f"check id {spec.id!r} is defined twice ({seen[spec.id]} and {spec.module})")
+            seen[spec.id] = spec.module
+            specs.append(spec)
+    return specs
+
+
+def select(specs: list[CheckSpec], only: Iterable[str] = (), skip: Iterable[str] = ()) -> list[CheckSpec]:
+    """Filter by id or glob (`epp.*`); an --only/--skip pattern that matches nothing is an error."""
+    only, skip = list(only), list(skip)
+    for pattern in only + skip:
+        if not any(fnmatch.fnmatchcase(s.id, pattern) for s in specs):
+            raise RegistryError(f"no check matches {pattern!r} (see `llmd-doctor list-checks`)")
+    chosen = [s for s in specs if not only or any(fnmatch.fnmatchcase(s.id, p) for p in only)]
+    return [s for s in chosen if not any(fnmatch.fnmatchcase(s.id, p) for p in skip)]

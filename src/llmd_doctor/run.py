@@ -1,0 +1,84 @@
+"""One diagnosis, start to end: choose checks, build the snapshot, run, make the Report.
+
+Shared by `check` and `report`; the CLI only parses flags and renders.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from llmd_doctor.engine import needed_kinds, needed_logs, run_checks
+from llmd_doctor.model import CheckSpec
+from llmd_doctor.registry import load_specs, select
+from llmd_doctor.report import Report
+from llmd_doctor.snapshot import Snapshot
+
+
+class UsageError(Exception):
+    """Bad input: a one-line message and exit code 2."""
+
+
+@dataclass
+class RunOptions:
+    bundle: str | None = None
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespaces: list[str] = field(default_factory=list)
+    request_timeout: float = 10.0
+    only: list[str] = field(default_factory=list)
+    skip: list[str] = field(default_factory=list)
+    checks_dirs: list[str] = field(default_factory=list)
+    check_options: dict[str, Any] = field(default_factory=dict)
+    progress: Any = None  # Callable[[str], None]
+
+
+def choose_specs(opts: RunOptions) -> list[CheckSpec]:
+    from llmd_doctor.registry import RegistryError
+
+    try:
+        return select(load_specs(opts.checks_dirs), opts.only, opts.skip)
+    except RegistryError as e:
+        raise UsageError(str(e)) from e
+
+
+def build_snapshot(opts: RunOptions, specs: list[CheckSpec]) -> Snapshot:
+    if opts.bundle:
+        from llmd_doctor.snapshot import NotCollected
+        from llmd_doctor.sources.bundle import BundleError, load_bundle
+
+        try:
+            return load_bundle(opts.bundle, opts.namespaces or None)
+        except (BundleError, NotCollected) as e:
+            raise UsageError(str(e)) from e
+    from llmd_doctor.sources.live import LiveOptions, LiveSourceError, load_live
+
+    live = LiveOptions(
+        kubeconfig=opts.kubeconfig,
+        context=opts.context,
+        namespaces=opts.namespaces or None,
+        request_timeout=opts.request_timeout,
+        progress=opts.progress,
+    )
+    try:
+        return load_live(needed_kinds(specs), lambda snap: needed_logs(specs, snap), live)
+    except LiveSourceError as e:
+        raise UsageError(str(e)) from e
+
+
+def diagnose(opts: RunOptions) -> Report:
+    started = time.perf_counter()
+    started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    specs = choose_specs(opts)
+    snapshot = build_snapshot(opts, specs)
+    results = run_checks(specs, snapshot, opts.check_options)
+    return Report(
+        source=snapshot.source,
+        started_at=started_at,
+        duration_s=time.perf_counter() - started,
+        results=results,
+        warnings=list(snapshot.warnings),
+        probes=dict(snapshot.probes),
+    )

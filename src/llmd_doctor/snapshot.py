@@ -1,0 +1,177 @@
+"""One picture of a cluster, from a live API server or a bundle; checks read nothing else.
+
+The snapshot knows the difference between "the cluster has none" and "we do not know": reading a
+kind that was not collected raises `NotCollected`, one that was forbidden raises `Forbidden`, one
+that failed raises `ApiError`. The engine turns these into `skip` and `error` results, so a check
+can never `pass` on missing data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmd_doctor.kinds import is_builtin, kind_key
+
+
+class DataUnavailable(Exception):
+    """Base of the reasons a snapshot cannot answer."""
+
+
+class NotCollected(DataUnavailable):
+    """The source does not say (bundle without that kind, logs not captured)."""
+
+
+class Forbidden(DataUnavailable):
+    def __init__(self, verb: str, resource: str, namespace: str | None = None, message: str = ""):
+        self.verb, self.resource, self.namespace, self.message = verb, resource, namespace, message
+        where = f" in namespace {namespace}" if namespace else " cluster-wide"
+        super().__init__(f"forbidden: cannot {verb} {resource}{where}" + (f" ({message})" if message else ""))
+
+
+class ApiError(DataUnavailable):
+    """The API answered with an error, or did not answer in time."""
+
+
+@dataclass(frozen=True)
+class LogRequest:
+    namespace: str
+    pod: str
+    container: str
+    previous: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.pod}/{self.container}" + (" (previous)" if self.previous else "")
+
+
+@dataclass
+class SourceInfo:
+    kind: str  # "live" | "bundle"
+    context: str | None = None
+    server_version: str | None = None
+    path: str | None = None
+    collected_at: str | None = None
+    user: str | None = None
+    redacted: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"kind": self.kind}
+        for k in ("context", "server_version", "path", "collected_at", "user"):
+            v = getattr(self, k)
+            if v is not None:
+                d[k] = v
+        return d
+
+
+@dataclass
+class Snapshot:
+    source: SourceInfo
+    # None = all namespaces were read.
+    namespaces: list[str] | None = None
+    objects: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Kinds whose absence means "the cluster has none" (listed, or seen in the bundle).
+    collected: set[str] = field(default_factory=set)
+    # Kinds that could not be read, with why (Forbidden / ApiError).
+    errors: dict[str, DataUnavailable] = field(default_factory=dict)
+    # Served API versions per kind key, e.g. {"InferencePool.inference.networking.x-k8s.io": ["v1alpha2"]};
+    # None = unknown (no CRDs in the bundle and no discovery).
+    served: dict[str, list[str]] | None = None
+    logs: dict[LogRequest, str] = field(default_factory=dict)
+    # Pods ("ns/pod") whose logs the source captured (absent container file = no such log).
+    logs_collected_for: set[str] = field(default_factory=set)
+    log_errors: dict[LogRequest, DataUnavailable] = field(default_factory=dict)
+    probes: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    # Reads that were refused, as data for cluster.access.
+    denied: list[Forbidden] = field(default_factory=list)
+    # Every request a live source made (method, path) — for tests and the benchmark.
+    requests: int = 0
+
+    # ---- objects -------------------------------------------------------------------------
+
+    def list(self, key: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """All objects of a kind (in one namespace when given). Raises when the source cannot say."""
+        if key in self.errors:
+            raise self.errors[key]
+        if namespace is not None and self.namespaces is not None and namespace not in self.namespaces:
+            raise NotCollected(f"namespace {namespace} was not collected")
+        if key not in self.collected:
+            raise NotCollected(self._not_collected_reason(key))
+        items = self.objects.get(key, [])
+        if namespace is None:
+            return list(items)
+        return [o for o in items if (o.get("metadata") or {}).get("namespace") == namespace]
+
+    def maybe_list(self, key: str, namespace: str | None = None) -> list[dict[str, Any]] | None:
+        """Like `list`, but None when the source cannot say (for optional evidence)."""
+        try:
+            return self.list(key, namespace)
+        except DataUnavailable:
+            return None
+
+    def get(self, key: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        for o in self.list(key, namespace):
+            if (o.get("metadata") or {}).get("name") == name:
+                return o
+        return None
+
+    def has_collected(self, key: str) -> bool:
+        return key in self.collected and key not in self.errors
+
+    def _not_collected_reason(self, key: str) -> str:
+        if self.source.kind == "bundle":
+            return f"bundle holds no {key} objects"
+        return f"{key} was not read"
+
+    # ---- served API versions -------------------------------------------------------------
+
+    def served_versions(self, kind: str, group: str) -> list[str]:
+        """Versions of a kind the cluster serves ([] = not installed). Raises when unknown."""
+        key = kind_key(kind, group)
+        if is_builtin(key):
+            return ["v1"]
+        if self.served is None:
+            raise NotCollected(
+                "bundle holds no CustomResourceDefinition objects"
+                if self.source.kind == "bundle"
+                else "served API versions could not be read"
+            )
+        return list(self.served.get(key, []))
+
+    def crd(self, kind: str, group: str) -> dict[str, Any] | None:
+        """The CRD object for a kind, when the snapshot holds it."""
+        for o in self.maybe_list("CustomResourceDefinition.apiextensions.k8s.io") or []:
+            spec = o.get("spec") or {}
+            if spec.get("group") == group and (spec.get("names") or {}).get("kind") == kind:
+                return o
+        return None
+
+    # ---- logs ----------------------------------------------------------------------------
+
+    def log(self, req: LogRequest) -> str | None:
+        """The log text, None when that container has no such log. Raises when not captured."""
+        if req in self.log_errors:
+            raise self.log_errors[req]
+        if req in self.logs:
+            return self.logs[req]
+        if f"{req.namespace}/{req.pod}" in self.logs_collected_for:
+            return None
+        raise NotCollected(f"logs of pod {req.namespace}/{req.pod} were not captured")
+
+
+def served_from_crds(crds: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Served versions per kind key, read from CustomResourceDefinition objects."""
+    served: dict[str, list[str]] = {}
+    for crd in crds:
+        spec = crd.get("spec") or {}
+        group = spec.get("group")
+        kind = (spec.get("names") or {}).get("kind")
+        if not group or not kind:
+            continue
+        versions = [
+            v.get("name")
+            for v in spec.get("versions") or []
+            if isinstance(v, dict) and v.get("served", True) and v.get("name")
+        ]
+        served.setdefault(kind_key(kind, group), []).extend(versions)
+    return served

@@ -1,0 +1,1 @@
+"""Sources turn a live cluster or a bundle into a Snapshot."""
