@@ -55,10 +55,17 @@ class Signature:
         return groups, lines
 
 
+def _signature_entries() -> list[dict[str, Any]]:
+    """Entries of every knowledge/signatures_*.yaml (one file per component family)."""
+    folder = resources.files("llmd_doctor.checks").joinpath("knowledge")
+    names = sorted(f.name[: -len(".yaml")] for f in folder.iterdir() if f.name.startswith("signatures_"))
+    return [e for n in names for e in load(n)["signatures"]]
+
+
 @cache
 def signatures(component: str) -> tuple[Signature, ...]:
     out = []
-    for e in load("log_signatures")["signatures"]:
+    for e in _signature_entries():
         if e["component"] != component:
             continue
         caps = e.get("capabilities")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import click
@@ -28,12 +28,12 @@ app = typer.Typer(
 )
 
 
-class Output(str, Enum):
+class Output(StrEnum):
     text = "text"
     json = "json"
 
 
-class FailOn(str, Enum):
+class FailOn(StrEnum):
     warn = "warn"
     fail = "fail"
     never = "never"

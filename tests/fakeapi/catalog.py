@@ -82,7 +82,6 @@ BUILTINS: tuple[ResourceType, ...] = (
     _b(AUTHZ, "SubjectAccessReview", "subjectaccessreviews", False, verbs=CREATE_ONLY),
     _b(AUTHZ, "LocalSubjectAccessReview", "localsubjectaccessreviews", True, verbs=CREATE_ONLY),
     _b(AUTHN, "SelfSubjectReview", "selfsubjectreviews", False, verbs=CREATE_ONLY),
-    _b(AUTHN, "TokenReview", "tokenreviews", False, verbs=CREATE_ONLY),
 )
 
 _VERSION_RE = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")

@@ -80,7 +80,7 @@ def _iter_dir(root: Path) -> Iterator[FileEntry]:
 
 def _iter_tar(path: Path) -> Iterator[FileEntry]:
     try:
-        tf = tarfile.open(path, "r:*")
+        tf = tarfile.open(path, "r:*")  # noqa: SIM115 - closed by the `with tf` below
     except (tarfile.TarError, OSError, EOFError) as e:
         raise BundleError(f"cannot read bundle archive {path}: {e}") from e
     with tf:
