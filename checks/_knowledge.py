@@ -34,7 +34,9 @@ class Signature:
     versions: str
     sources: tuple[str, ...]
     capabilities: tuple[str, ...] | None
-    also: bool = False  # reported beside the first match instead of competing with it
+    also: bool = False
+    # Lines worth showing when present (stack frames, flag dumps), beside the matched ones.
+    evidence: tuple[re.Pattern[str], ...] = ()  # reported beside the first match instead of competing with it
 
     def match(self, text: str) -> tuple[dict[str, str], list[str]] | None:
         """Named groups of the matches and the matching lines, or None."""
@@ -45,14 +47,28 @@ class Signature:
             if not m:
                 return None
             groups.update({k: v for k, v in m.groupdict().items() if v is not None})
-            start = text.rfind("\n", 0, m.start()) + 1
-            end = text.find("\n", m.end())
-            line = text[start : end if end != -1 else len(text)].strip()
-            if line and line not in lines:
-                lines.append(line[:300])
+            _add_excerpt(lines, text, m)
         if any(p.search(text) for p in self.none):
             return None
+        for pat in self.evidence:
+            m = pat.search(text)
+            if m:
+                _add_excerpt(lines, text, m)
         return groups, lines
+
+
+def _add_excerpt(lines: list[str], text: str, m: re.Match[str], width: int = 160) -> None:
+    """The line of a match; a long line (a JSON log record) is cut around the match."""
+    start = text.rfind("\n", 0, m.start()) + 1
+    end = text.find("\n", m.end())
+    end = len(text) if end == -1 else end
+    line = text[start:end].strip()
+    if len(line) > width:
+        lo = max(start, m.start() - 40)
+        hi = min(end, max(m.end(), lo + width - 40) + 20)
+        line = ("…" if lo > start else "") + text[lo:hi].strip() + ("…" if hi < end else "")
+    if line and line not in lines:
+        lines.append(line)
 
 
 def _signature_entries() -> list[dict[str, Any]]:
@@ -82,6 +98,7 @@ def signatures(component: str) -> tuple[Signature, ...]:
                 sources=tuple(e.get("sources") or []),
                 capabilities=tuple(caps) if caps is not None else None,
                 also=bool(e.get("also")),
+                evidence=tuple(re.compile(p, re.MULTILINE) for p in e.get("evidence") or []),
             )
         )
     return tuple(out)

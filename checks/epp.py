@@ -158,9 +158,9 @@ def epp_logs(ctx: CheckContext) -> Iterator[Finding]:
                 if matched:
                     break  # the previous run explains the crash; the current one repeats it
             if not matched:
-                status = Status.PASS if healthy else Status.WARN
-                msg = (f"{ref}: no known failure signature in the logs" if healthy else
-                       f"{ref} is unhealthy ({k.pod_summary(pod)}) and its logs match no known signature")
-                last = texts[0][1].strip().splitlines()[-3:]
-                yield Finding(status, msg, ref, tuple(last) if not healthy else (),
-                              capabilities=(CACHE_AWARE_ROUTING,) if not healthy else None)
+                if healthy:  # the same words whether or not the source captured a healthy pod's log
+                    yield Finding(Status.PASS, f"{ref} is Ready with no restarts; no crash to explain", ref)
+                    continue
+                last = tuple(texts[0][1].strip().splitlines()[-3:])
+                yield Finding(Status.WARN, f"{ref} is unhealthy ({k.pod_summary(pod)}) and its logs match no "
+                              "known signature", ref, last, capabilities=(CACHE_AWARE_ROUTING,))

@@ -83,6 +83,7 @@ NamespaceOpt = Annotated[
     list[str] | None, typer.Option("--namespace", "-n", help="Only these namespaces (repeatable or comma-separated; default: all).")
 ]
 TimeoutOpt = Annotated[str, typer.Option("--request-timeout", help="Timeout of each API request (e.g. 10s, 1m).")]
+ChunkOpt = Annotated[int, typer.Option("--chunk-size", min=1, help="Objects per LIST page (like kubectl's --chunk-size).")]
 OnlyOpt = Annotated[list[str] | None, typer.Option("--only", help="Run only these check ids or globs (e.g. 'epp.*').")]
 SkipOpt = Annotated[list[str] | None, typer.Option("--skip", help="Skip these check ids or globs.")]
 ChecksDirOpt = Annotated[list[str] | None, typer.Option("--checks-dir", help="Load extra check modules (*.py) from this directory.")]
@@ -91,7 +92,8 @@ FailOnErrorOpt = Annotated[bool, typer.Option("--fail-on-error", help="Exit 3 wh
 ExitZeroOpt = Annotated[bool, typer.Option("--exit-zero", help="Always exit 0 when the run completes.")]
 
 
-def _run_options(bundle, kubeconfig, context, namespace, request_timeout, only, skip, checks_dir, quiet_progress):  # noqa: ANN001
+def _run_options(bundle, kubeconfig, context, namespace, request_timeout, chunk_size, only, skip, checks_dir,  # noqa: ANN001
+                 quiet_progress):
     from llmd_doctor.run import RunOptions
 
     progress = None
@@ -106,6 +108,7 @@ def _run_options(bundle, kubeconfig, context, namespace, request_timeout, only, 
         context=context,
         namespaces=_split(namespace),
         request_timeout=parse_duration(request_timeout),
+        chunk_size=chunk_size,
         only=_split(only),
         skip=_split(skip),
         checks_dirs=list(checks_dir or []),
@@ -131,6 +134,7 @@ def check(
     context: ContextOpt = None,
     namespace: NamespaceOpt = None,
     request_timeout: TimeoutOpt = "10s",
+    chunk_size: ChunkOpt = 500,
     output: Annotated[Output, typer.Option("--output", "-o", help="Output format.")] = Output.text,
     only: OnlyOpt = None,
     skip: SkipOpt = None,
@@ -141,8 +145,8 @@ def check(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List passing checks too.")] = False,
 ) -> None:
     """Run the checks against a live cluster (kubeconfig) or a bundle, and print the results."""
-    opts = _run_options(bundle, kubeconfig, context, namespace, request_timeout, only, skip, checks_dir,
-                        quiet_progress=output != Output.text)
+    opts = _run_options(bundle, kubeconfig, context, namespace, request_timeout, chunk_size, only, skip,
+                        checks_dir, quiet_progress=output != Output.text)
     report = _diagnose(opts)
     if output == Output.json:
         from llmd_doctor.renderers.json import render_json

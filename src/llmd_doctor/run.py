@@ -28,6 +28,7 @@ class RunOptions:
     context: str | None = None
     namespaces: list[str] = field(default_factory=list)
     request_timeout: float = 10.0
+    chunk_size: int = 500
     only: list[str] = field(default_factory=list)
     skip: list[str] = field(default_factory=list)
     checks_dirs: list[str] = field(default_factory=list)
@@ -60,6 +61,7 @@ def build_snapshot(opts: RunOptions, specs: list[CheckSpec]) -> Snapshot:
         context=opts.context,
         namespaces=opts.namespaces or None,
         request_timeout=opts.request_timeout,
+        page_size=opts.chunk_size,
         progress=opts.progress,
     )
     try:

@@ -70,6 +70,7 @@ BUILTINS: tuple[ResourceType, ...] = (
     _b("apiextensions.k8s.io", "CustomResourceDefinition", "customresourcedefinitions", False,
        ["crd", "crds"], ["api-extensions"], ["status"]),
     _b("discovery.k8s.io", "EndpointSlice", "endpointslices"),
+    _b("events.k8s.io", "Event", "events", short=["ev"]),
     _b("policy", "PodDisruptionBudget", "poddisruptionbudgets", short=["pdb"], subs=["status"]),
     _b("networking.k8s.io", "NetworkPolicy", "networkpolicies", short=["netpol"]),
     _b("networking.k8s.io", "Ingress", "ingresses", short=["ing"], subs=["status"]),

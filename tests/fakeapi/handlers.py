@@ -38,7 +38,8 @@ class Response:
 
 
 def negotiate(accept: str, as_kind: str) -> str | None:
-    """"json", "meta.k8s.io/v1"-style metadata version, or None (406). Protobuf and Table are skipped."""
+    """The first acceptable media type: "json", a metadata apiVersion ("meta.k8s.io/v1") for the
+    PartialObjectMetadata[List] form, or None (406). Protobuf, YAML and Table are skipped."""
     for rng in (accept or "*/*").split(","):
         mtype, *params = [p.strip() for p in rng.split(";")]
         p = dict(x.split("=", 1) for x in params if "=" in x)

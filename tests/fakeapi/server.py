@@ -73,6 +73,7 @@ class RequestRecord:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms delayed-ACK stalls
     server: _Server
 
     def setup(self) -> None:
@@ -178,15 +179,18 @@ class FakeApiServer:
         self.api.authz.denies = [*self.api.authz.denies, Deny(verb, resource, namespace, group)]
 
     def kubeconfig(self, path: str | os.PathLike[str], *, user: str = "admin", token: str | None = "admin-token",
-                   context: str = "fake", namespace: str | None = None) -> str:
+                   context: str = "fake", namespace: str | None = None, tls: bool = True) -> str:
+        """Write a kubeconfig (user = the entry's name; the identity comes from the token). kubectl needs
+        tls=True to send the token; the Python client sends it over plain HTTP too."""
         ctx: dict[str, Any] = {"cluster": context, "user": user}
+        cluster: dict[str, Any] = {"server": self.https_url if tls else self.url}
+        if tls:
+            cluster["certificate-authority-data"] = base64.b64encode(Path(CA_FILE).read_bytes()).decode()
         if namespace:
             ctx["namespace"] = namespace
         cfg = {
             "apiVersion": "v1", "kind": "Config", "preferences": {},
-            "clusters": [{"name": context, "cluster": {
-                "server": self.https_url,
-                "certificate-authority-data": base64.b64encode(Path(CA_FILE).read_bytes()).decode()}}],
+            "clusters": [{"name": context, "cluster": cluster}],
             "users": [{"name": user, "user": {"token": token} if token else {}}],
             "contexts": [{"name": context, "context": ctx}],
             "current-context": context,
@@ -211,15 +215,14 @@ class FakeApiServer:
         name, groups = self.tokens[token.strip()]
         extra = [AUTHENTICATED]
         if name.startswith("system:serviceaccount:"):
-            extra += ["system:serviceaccounts", "system:serviceaccounts:" + name.split(":")[2]]
+            extra = ["system:serviceaccounts", "system:serviceaccounts:" + name.split(":")[2], AUTHENTICATED]
         return User(name, tuple(dict.fromkeys([*groups, *extra])))
 
     def _handle(self, h: _Handler) -> None:
         url = urlsplit(h.path)
         path = unquote(url.path)
         query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        length = int(h.headers.get("Content-Length") or 0)
-        body = h.rfile.read(length) if length > 0 else b""
+        body = _read_body(h)
         accept = h.headers.get("Accept", "")
         user = self._authenticate(h.headers.get("Authorization"))
         uname = user.name if user else None
@@ -265,3 +268,17 @@ class FakeApiServer:
     def _record(self, rec: RequestRecord) -> None:
         with self._lock:
             self._log.append(rec)
+
+
+def _read_body(h: BaseHTTPRequestHandler) -> bytes:
+    """The request body, sized by Content-Length or chunked, so keep-alive connections stay in step."""
+    if "chunked" in (h.headers.get("Transfer-Encoding") or "").lower():
+        out = b""
+        while size := int(h.rfile.readline().split(b";")[0].strip() or b"0", 16):
+            out += h.rfile.read(size)
+            h.rfile.readline()
+        while h.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
+            pass
+        return out
+    length = int(h.headers.get("Content-Length") or 0)
+    return h.rfile.read(length) if length > 0 else b""
