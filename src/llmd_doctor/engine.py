@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from llmd_doctor.model import CheckContext, CheckResult, CheckSpec, Finding, Status
-from llmd_doctor.snapshot import ApiError, Forbidden, LogRequest, NotCollected, Snapshot
+from llmd_doctor.snapshot import AccessQuestion, ApiError, Forbidden, LogRequest, NotCollected, Snapshot
 
 
 def order_specs(specs: list[CheckSpec]) -> list[CheckSpec]:
@@ -118,3 +118,17 @@ def needed_logs(specs: Iterable[CheckSpec], snapshot: Snapshot) -> list[LogReque
         except (NotCollected, Forbidden, ApiError):
             continue
     return list(reqs)
+
+
+def needed_access(specs: Iterable[CheckSpec], snapshot: Snapshot) -> list[AccessQuestion]:
+    """The access questions the checks want the API server to answer (SubjectAccessReview)."""
+    qs: dict[AccessQuestion, None] = {}
+    for s in specs:
+        if s.access is None:
+            continue
+        try:
+            for q in s.access(snapshot):
+                qs.setdefault(q)
+        except (NotCollected, Forbidden, ApiError):
+            continue
+    return list(qs)

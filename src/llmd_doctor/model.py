@@ -12,7 +12,7 @@ from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from llmd_doctor.snapshot import LogRequest, Snapshot
+    from llmd_doctor.snapshot import AccessQuestion, LogRequest, Snapshot
 
 
 class Status(StrEnum):
@@ -106,6 +106,7 @@ class CheckContext:
 
 CheckFn = Callable[[CheckContext], Iterable[Finding]]
 LogsFn = Callable[["Snapshot"], Iterable["LogRequest"]]
+AccessFn = Callable[["Snapshot"], Iterable["AccessQuestion"]]
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ class CheckSpec:
     description: str = ""
     # Which pod logs the check needs, given the listed objects (live sources fetch only these).
     logs: LogsFn | None = None
+    # Which access questions to put to the API server (SubjectAccessReview), given the listed objects.
+    access: AccessFn | None = None
     module: str = ""
 
     @property

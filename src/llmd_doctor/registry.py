@@ -16,14 +16,22 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from llmd_doctor.model import CheckFn, CheckSpec, LogsFn, Severity
+from llmd_doctor.model import AccessFn, CheckFn, CheckSpec, LogsFn, Severity
 
 ENTRY_POINT_GROUP = "llmd_doctor.checks"
 
 BUILTIN_MODULES: tuple[str, ...] = (
     "llmd_doctor.checks.cluster",
     "llmd_doctor.checks.crds",
+    "llmd_doctor.checks.istio",
+    "llmd_doctor.checks.gateway",
+    "llmd_doctor.checks.inferencepool",
+    "llmd_doctor.checks.rbac",
+    "llmd_doctor.checks.model_servers",
     "llmd_doctor.checks.epp",
+    "llmd_doctor.checks.epp_config",
+    "llmd_doctor.checks.compat",
+    "llmd_doctor.checks.e2e",
 )
 
 _SPEC_ATTR = "__llmd_check_spec__"
@@ -45,6 +53,7 @@ def check(
     remediation: str = "",
     docs: str = "",
     logs: LogsFn | None = None,
+    access: AccessFn | None = None,
 ) -> Callable[[CheckFn], CheckFn]:
     """Declare a check. The decorated function takes a CheckContext and yields Findings."""
 
@@ -62,6 +71,7 @@ def check(
             docs=docs or f"docs/checks.md#{id.replace('.', '-')}",
             description=(fn.__doc__ or "").strip(),
             logs=logs,
+            access=access,
             module=fn.__module__,
         )
         setattr(fn, _SPEC_ATTR, spec)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from llmd_doctor.engine import needed_kinds, needed_logs, run_checks
+from llmd_doctor.engine import needed_access, needed_kinds, needed_logs, run_checks
 from llmd_doctor.model import CheckSpec
 from llmd_doctor.registry import load_specs, select
 from llmd_doctor.report import Report
@@ -65,7 +65,12 @@ def build_snapshot(opts: RunOptions, specs: list[CheckSpec]) -> Snapshot:
         progress=opts.progress,
     )
     try:
-        return load_live(needed_kinds(specs), lambda snap: needed_logs(specs, snap), live)
+        return load_live(
+            needed_kinds(specs),
+            lambda snap: needed_logs(specs, snap),
+            live,
+            access_for=lambda snap: needed_access(specs, snap),
+        )
     except LiveSourceError as e:
         raise UsageError(str(e)) from e
 

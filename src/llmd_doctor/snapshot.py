@@ -44,6 +44,23 @@ class LogRequest:
         return f"{self.namespace}/{self.pod}/{self.container}" + (" (previous)" if self.previous else "")
 
 
+@dataclass(frozen=True)
+class AccessQuestion:
+    """May `user` do `verb` on `resource` (in `group`, in `namespace`)? Asked live by SubjectAccessReview."""
+
+    user: str
+    verb: str
+    resource: str
+    group: str = ""
+    namespace: str | None = None
+    groups: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        res = f"{self.resource}.{self.group}" if self.group else self.resource
+        where = f" in {self.namespace}" if self.namespace else " cluster-wide"
+        return f"{self.user} {self.verb} {res}{where}"
+
+
 @dataclass
 class SourceInfo:
     kind: str  # "live" | "bundle"
@@ -84,7 +101,9 @@ class Snapshot:
     warnings: list[str] = field(default_factory=list)
     # Reads that were refused, as data for cluster.access.
     denied: list[Forbidden] = field(default_factory=list)
-    # Every request a live source made (method, path) — for tests and the benchmark.
+    # Answers of SubjectAccessReviews the live source asked for the checks (None = the review failed).
+    access: dict[AccessQuestion, bool | None] = field(default_factory=dict)
+    # How many requests a live source made — for cluster.access and the benchmark.
     requests: int = 0
 
     # ---- objects -------------------------------------------------------------------------
@@ -145,6 +164,17 @@ class Snapshot:
             if spec.get("group") == group and (spec.get("names") or {}).get("kind") == kind:
                 return o
         return None
+
+    # ---- access reviews -------------------------------------------------------------------
+
+    def reviewed(self, q: AccessQuestion) -> bool:
+        """The API server's own answer to an access question. Raises when it was not asked or failed."""
+        if q not in self.access:
+            raise NotCollected("no SubjectAccessReview was made" + (" (bundles hold none)" if self.source.kind == "bundle" else ""))
+        answer = self.access[q]
+        if answer is None:
+            raise ApiError(f"the SubjectAccessReview for {q} failed")
+        return answer
 
     # ---- logs ----------------------------------------------------------------------------
 

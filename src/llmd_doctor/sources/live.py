@@ -19,6 +19,7 @@ from typing import Any
 
 from llmd_doctor.kinds import CORE_GROUPS, KINDS, KindInfo, info
 from llmd_doctor.snapshot import (
+    AccessQuestion,
     ApiError,
     DataUnavailable,
     Forbidden,
@@ -279,7 +280,30 @@ def _who_am_i(client: KubeClient) -> str | None:
     return None
 
 
-def load_live(kinds: Iterable[str], logs_for: Callable[[Snapshot], list[LogRequest]], opts: LiveOptions) -> Snapshot:
+def _review(client: KubeClient, q: AccessQuestion) -> tuple[AccessQuestion, bool | None]:
+    attrs: dict[str, Any] = {"verb": q.verb, "resource": q.resource, "group": q.group}
+    if q.namespace:
+        attrs["namespace"] = q.namespace
+    body = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "spec": {"user": q.user, "groups": list(q.groups), "resourceAttributes": attrs},
+    }
+    try:
+        resp = client.post_review("/apis/authorization.k8s.io/v1/subjectaccessreviews", body)
+    except DataUnavailable:
+        return q, None
+    if resp.status not in (200, 201):
+        return q, None
+    return q, bool((resp.json().get("status") or {}).get("allowed"))
+
+
+def load_live(
+    kinds: Iterable[str],
+    logs_for: Callable[[Snapshot], list[LogRequest]],
+    opts: LiveOptions,
+    access_for: Callable[[Snapshot], list[AccessQuestion]] | None = None,
+) -> Snapshot:
     client = KubeClient(opts)
     progress = opts.progress or (lambda _msg: None)
     progress(f"connecting to {client.host}")
@@ -347,6 +371,9 @@ def load_live(kinds: Iterable[str], logs_for: Callable[[Snapshot], list[LogReque
                 snap.logs[req] = res
         if reqs:
             progress(f"read {len(reqs)} logs")
+        questions = access_for(snap) if access_for else []
+        for q, allowed in pool.map(lambda q: _review(client, q), questions):
+            snap.access[q] = allowed
         snap.source.user = who.result() or client.user_name
     snap.requests = client.requests
     return snap

@@ -1,0 +1,11 @@
+"""The command line. Thin: parse flags, call `run.diagnose`, render, exit with the spec's codes.
+
+Heavy imports (the kubernetes client, jinja2, httpx) happen inside commands, never at import
+time, so `--help` and `--version` stay fast. One module per command registers itself on `app`.
+"""
+
+from llmd_doctor.cli import check, list_checks  # noqa: F401  (register the commands)
+from llmd_doctor.cli.app import app
+from llmd_doctor.cli.main import main
+
+__all__ = ["app", "main"]

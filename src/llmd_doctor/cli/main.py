@@ -1,0 +1,39 @@
+"""The entry point: click's usage errors and our own become one line on stderr and exit 2."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from llmd_doctor.cli.app import app
+from llmd_doctor.model import ExitCode
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: click's usage errors and our own become one line on stderr and exit 2."""
+    from llmd_doctor.run import UsageError
+
+    try:
+        code = app(args=argv, prog_name="llmd-doctor", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as e:  # `llmd-doctor` alone prints help
+        typer.echo(e.ctx.get_help())
+        code = 0
+    except click.UsageError as e:
+        sys.stderr.write(f"llmd-doctor: error: {e.format_message()}\n")
+        code = ExitCode.USAGE
+    except UsageError as e:
+        sys.stderr.write(f"llmd-doctor: error: {e}\n")
+        code = ExitCode.USAGE
+    except click.exceptions.Exit as e:
+        code = e.exit_code
+    except click.exceptions.Abort:
+        sys.stderr.write("llmd-doctor: interrupted\n")
+        code = ExitCode.INTERRUPTED
+    except KeyboardInterrupt:
+        sys.stderr.write("llmd-doctor: interrupted\n")
+        code = ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        code = 0
+    raise SystemExit(int(code or 0))
