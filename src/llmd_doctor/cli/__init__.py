@@ -4,7 +4,7 @@ Heavy imports (the kubernetes client, jinja2, httpx) happen inside commands, nev
 time, so `--help` and `--version` stay fast. One module per command registers itself on `app`.
 """
 
-from llmd_doctor.cli import check, list_checks  # noqa: F401  (register the commands)
+from llmd_doctor.cli import check, collect, list_checks, report  # noqa: F401  (register the commands)
 from llmd_doctor.cli.app import app
 from llmd_doctor.cli.main import main
 

@@ -1,0 +1,1 @@
+"""`llmd-doctor collect` (being written)."""

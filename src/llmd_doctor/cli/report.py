@@ -1,0 +1,1 @@
+"""`llmd-doctor report` (being written)."""
