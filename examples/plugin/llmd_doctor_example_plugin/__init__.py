@@ -1,0 +1,1 @@
+"""An example llmd-doctor plugin: one check, registered through an entry point."""
