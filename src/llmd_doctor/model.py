@@ -146,6 +146,8 @@ class CheckResult:
     findings: list[Finding] = field(default_factory=list)
     blocked_by: list[str] = field(default_factory=list)
     duration_s: float = 0.0
+    # Set when a config-file suppression mutes this result: shown muted, not counted for the gate.
+    suppressed: str | None = None
 
     @property
     def id(self) -> str:
