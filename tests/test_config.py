@@ -80,3 +80,20 @@ def test_suppressions_mute_matching_results_and_expired_ones_warn() -> None:
     assert results["epp.deployment"].suppressed is None
     assert warnings == ["suppression expired on 2026-01-01: epp.deployment until 2026-01-01: an old one"]
     assert results["cluster.access"].suppressed is None  # a pass is never muted
+
+
+def test_expectations_check_compares_replicas_and_images() -> None:
+    sc = Scenario.example("healthy")
+    expect = {
+        "replicas": {"Deployment/llm-d/ms-llm-d-modelservice-decode": 3, "Deployment/llm-d/missing": 1},
+        "images": {"Deployment/llm-d/ms-llm-d-epp": "ghcr.io/llm-d/llm-d-inference-scheduler:v0.3.0"},
+    }
+    result = sc.run("config.expectations", options={"expect": expect})["config.expectations"]
+    by_object = {f.object: (f.status.value, f.message) for f in result.findings}
+    assert by_object["Deployment/llm-d/ms-llm-d-modelservice-decode"][0] == "pass"
+    assert by_object["Deployment/llm-d/missing"] == ("fail", "Deployment/llm-d/missing is expected with 1 ready "
+                                                     "replicas but does not exist")
+    status, message = by_object["Deployment/llm-d/ms-llm-d-epp"]
+    assert status == "fail" and "v0.2.1" in message and "v0.3.0 expected" in message
+    assert result.status.value == "fail"
+    assert sc.run("config.expectations")["config.expectations"].status.value == "skip"

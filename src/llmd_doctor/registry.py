@@ -31,6 +31,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "llmd_doctor.checks.epp",
     "llmd_doctor.checks.epp_config",
     "llmd_doctor.checks.compat",
+    "llmd_doctor.checks.expectations",
     "llmd_doctor.checks.e2e",
 )
 
