@@ -185,12 +185,16 @@ def route_backends(route: dict[str, Any]) -> list[dict[str, Any]]:
     return refs
 
 
+def backend_is_pool(ref: dict[str, Any], route: dict[str, Any], pool: Pool) -> bool:
+    """A backendRef names this pool: kind, name, namespace (default: the route's) and API group
+    (a ref in the other InferencePool group resolves to no pool)."""
+    return (
+        ref.get("kind") == "InferencePool"
+        and ref.get("name") == pool.name
+        and (ref.get("namespace") or k.namespace(route)) == pool.namespace
+        and (ref.get("group") or "") == pool.group
+    )
+
+
 def routes_to_pool(snap: Snapshot, pool: Pool) -> list[dict[str, Any]]:
-    out = []
-    for r in snap.maybe_list(HTTPROUTE) or []:
-        for b in route_backends(r):
-            if b.get("kind") == "InferencePool" and b.get("name") == pool.name \
-                    and (b.get("namespace") or k.namespace(r)) == pool.namespace:
-                out.append(r)
-                break
-    return out
+    return [r for r in snap.maybe_list(HTTPROUTE) or [] if any(backend_is_pool(b, r, pool) for b in route_backends(r))]

@@ -141,3 +141,43 @@ def test_unreadable_bundle_is_a_bundle_error(tmp_path: Path) -> None:
     junk.write_bytes(b"not a tarball")
     with pytest.raises(BundleError, match="cannot read bundle archive"):
         read_bundle(junk)
+
+
+def test_an_empty_typed_list_means_none_not_unknown(tmp_path: Path) -> None:
+    write(tmp_path / "llm-d" / "statefulsets.json", json.dumps(
+        {"apiVersion": "apps/v1", "kind": "StatefulSetList", "metadata": {}, "items": []}))
+    write(tmp_path / "llm-d" / "other.yaml", yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": []}))
+    write(tmp_path / "p.yaml", yaml.safe_dump(POD))
+    snap = load_bundle(tmp_path)
+    assert snap.list("StatefulSet.apps") == []  # `kubectl get statefulsets -o json` with none: listed
+    with pytest.raises(NotCollected):
+        snap.list("Service")  # an untyped empty List says nothing about any kind
+
+
+def test_recorded_access_reviews_answer_access_questions(tmp_path: Path) -> None:
+    from llmd_doctor.snapshot import AccessQuestion
+
+    sar = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "metadata": {},
+           "spec": {"user": "system:serviceaccount:llm-d:epp", "groups": ["system:serviceaccounts"],
+                    "resourceAttributes": {"verb": "list", "resource": "pods", "group": "", "namespace": "llm-d"}},
+           "status": {"allowed": False}}
+    write(tmp_path / "access" / "subjectaccessreviews.yaml",
+          yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [sar]}))
+    write(tmp_path / "p.yaml", yaml.safe_dump(POD))
+    snap = load_bundle(tmp_path)
+    q = AccessQuestion("system:serviceaccount:llm-d:epp", "list", "pods", "", "llm-d", ("system:serviceaccounts",))
+    assert snap.reviewed(q) is False
+    with pytest.raises(NotCollected):
+        snap.reviewed(AccessQuestion("someone", "list", "pods"))
+    assert "SubjectAccessReview.authorization.k8s.io" not in snap.objects  # answers, not cluster objects
+
+
+def test_collect_layout_is_native_not_must_gather(tmp_path: Path) -> None:
+    """`collect` writes namespaces/<ns>/...: with bundle.yaml beside it, it is a native bundle."""
+    write(tmp_path / "bundle.yaml", "apiVersion: llmd-doctor/v1\nkind: Bundle\nnamespaces: [llm-d]\n")
+    write(tmp_path / "namespaces" / "llm-d" / "pods.yaml", yaml.safe_dump({"apiVersion": "v1", "kind": "List",
+                                                                          "items": [POD]}))
+    write(tmp_path / "namespaces" / "llm-d" / "core" / "notes.json", json.dumps({"note": "x"}))
+    data = read_bundle(tmp_path)
+    assert data.layout == "bundle" and [o["metadata"]["name"] for o in data.objects] == ["decode-0"]
+    assert any("notes.json" in w for w in data.warnings)  # native bundles warn about non-objects

@@ -2,7 +2,8 @@
 
     python -m llmd_doctor.rbacgen > deploy/rbac.yaml
 
-Every kind in a check's `inputs` becomes get/list/watch on its resource; checks with a `logs=`
+Every kind in a check's `inputs` (and the few more `collect` captures) becomes get/list/watch on its
+resource; checks with a `logs=`
 hook add `get pods/log`; checks with an `access=` hook add `create subjectaccessreviews`.
 `selfsubjectreviews` (who am I) is always granted. A test keeps deploy/rbac.yaml in sync and runs
 the tool as this ServiceAccount against the fake API server with RBAC enforced.
@@ -16,7 +17,6 @@ from typing import Any
 
 import yaml
 
-from llmd_doctor.engine import needed_kinds
 from llmd_doctor.kinds import info
 from llmd_doctor.model import CheckSpec
 from llmd_doctor.registry import load_specs
@@ -27,9 +27,12 @@ READ = ["get", "list", "watch"]
 
 
 def rules_for(specs: Iterable[CheckSpec]) -> list[dict[str, Any]]:
+    from llmd_doctor.collect import collect_kinds
+
     specs = list(specs)
     by_group: dict[str, set[str]] = {}
-    for key in needed_kinds(specs):
+    # `collect` reads the checks' kinds plus a few more (Nodes, Events, ConfigMaps, CRDs) for maintainers.
+    for key in collect_kinds(specs):
         k = info(key)
         by_group.setdefault(k.group, set()).add(k.plural)
     rules: list[dict[str, Any]] = [

@@ -1,30 +1,53 @@
-"""Read a cluster bundle (shared/spec/bundle.md) into a Snapshot.
+"""Read a cluster bundle (shared/spec/bundle.md) into a Snapshot — or the dumps people already have.
 
 A bundle is a directory or a .tar.gz/.tgz of one. Every `.yaml/.yml/.json` outside `logs/` and
 `probes/` holds objects (one, a multi-document stream, or a `*List`); `logs/<ns>/<pod>/<container>.log`
 and `<container>.previous.log` hold logs; `bundle.yaml` is the optional manifest. A file that does
 not parse is a warning naming the file, never an abort.
+
+Two foreign layouts are recognised from their file names (before any file is read):
+- `kubectl cluster-info dump --output-directory DIR`: `DIR/nodes.json`, `DIR/<ns>/{pods,services,
+  deployments,replicasets,daemonsets,events,replication-controllers}.json` (typed lists), and
+  `DIR/<ns>/<pod>/logs.txt` holding every container's current log between `==== START logs for
+  container C of pod NS/POD ====` / `==== END ... ====` lines;
+- OpenShift must-gather / `oc adm inspect`: `namespaces/<ns>/<group>/<plural>.yaml`,
+  `namespaces/<ns>/pods/<pod>/<pod>.yaml`, `cluster-scoped-resources/<group>/<plural>/<name>.yaml`,
+  and `namespaces/<ns>/pods/<pod>/<container>/<container>/logs/{current,previous}.log` (lines
+  prefixed with timestamps), under any top folders (`must-gather.local.N/quay-io-...-sha256-.../`).
+Their namespaces become the snapshot's scope: a dump says nothing about the namespaces it skipped.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
-from llmd_doctor.kinds import key_of
-from llmd_doctor.snapshot import LogRequest, NotCollected, Snapshot, SourceInfo, served_from_crds
+from llmd_doctor.kinds import key_of, kind_key, split_api_version
+from llmd_doctor.snapshot import (
+    AccessQuestion,
+    LogRequest,
+    NotCollected,
+    Snapshot,
+    SourceInfo,
+    served_from_crds,
+)
 
 OBJECT_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_OBJECT_FILE = 64 * 1024 * 1024
 # Logs are tailed to this many bytes: signatures sit at the end of a crashed container's log.
 MAX_LOG_BYTES = 2 * 1024 * 1024
+MANIFEST_NAMES = ("bundle.yaml", "bundle.yml", "bundle.json")
+NATIVE, CLUSTER_INFO_DUMP, MUST_GATHER = "bundle", "kubectl-cluster-info-dump", "must-gather"
+SAR_KEY = "SubjectAccessReview.authorization.k8s.io"
 
 
 class BundleError(Exception):
@@ -41,13 +64,22 @@ class BundleData:
     manifest: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     path: str = ""
+    layout: str = NATIVE
+    # The namespaces a foreign dump covers (its scope); None = as the manifest says / all.
+    namespaces: list[str] | None = None
+    # Kinds of typed lists (`PodList`), even empty ones: listed, so "none" is an answer.
+    listed: set[str] = field(default_factory=set)
+    # Pods ("ns/pod") whose logs a dump captured, even when a container's log could not be read.
+    log_pods: set[str] = field(default_factory=set)
 
 
-# ---- file access: the same walk over a directory or a tarball -------------------------------
+# ---- file access: the same listing over a directory or a tarball -----------------------------
 
 
 # A file as the walk yields it: (path relative to the bundle root, bytes, or None and why not).
 FileEntry = tuple[str, bytes | None, str | None]
+# The listing: every file's relative path and how to read it (names first: they decide the layout).
+Listing = list[tuple[str, Callable[[], FileEntry]]]
 
 
 def _is_log(rel: str) -> bool:
@@ -63,7 +95,8 @@ def _read_stream(fobj: Any, size: int, rel: str) -> FileEntry:
     return rel, fobj.read(), None
 
 
-def _iter_dir(root: Path) -> Iterator[FileEntry]:
+def _dir_listing(root: Path) -> Listing:
+    out: Listing = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         for name in sorted(filenames):
@@ -71,45 +104,133 @@ def _iter_dir(root: Path) -> Iterator[FileEntry]:
             if full.is_symlink() or not full.is_file():
                 continue
             rel = full.relative_to(root).as_posix()
-            try:
-                with open(full, "rb") as f:
-                    yield _read_stream(f, full.stat().st_size, rel)
-            except OSError as e:
-                yield rel, None, str(e)
+
+            def read(full: Path = full, rel: str = rel) -> FileEntry:
+                try:
+                    with open(full, "rb") as f:
+                        return _read_stream(f, full.stat().st_size, rel)
+                except OSError as e:
+                    return rel, None, str(e)
+
+            out.append((rel, read))
+    return out
 
 
-def _iter_tar(path: Path) -> Iterator[FileEntry]:
+def _tar_listing(path: Path, stack: ExitStack) -> Listing:
     try:
-        tf = tarfile.open(path, "r:*")  # noqa: SIM115 - closed by the `with tf` below
+        tf = stack.enter_context(tarfile.open(path, "r:*"))  # noqa: SIM115 - closed by the caller's ExitStack
+        members = [m for m in tf.getmembers() if m.isfile()]
     except (tarfile.TarError, OSError, EOFError) as e:
         raise BundleError(f"cannot read bundle archive {path}: {e}") from e
-    with tf:
-        try:
-            members = [m for m in tf.getmembers() if m.isfile()]
-        except (tarfile.TarError, OSError, EOFError) as e:
-            raise BundleError(f"cannot read bundle archive {path}: {e}") from e
-        paths = [PurePosixPath(m.name.lstrip("./")).parts for m in members]
-        # "one top folder or none": strip the folder when every file sits inside the same one.
-        strip = len({p[0] for p in paths if p}) == 1 and all(len(p) > 1 for p in paths)
-        for m, parts in zip(members, paths, strict=True):
-            parts = parts[1:] if strip else parts
-            if not parts or ".." in parts:
-                continue
-            rel = "/".join(parts)
+    paths = [PurePosixPath(m.name.lstrip("./")).parts for m in members]
+    # "one top folder or none": strip the folder when every file sits inside the same one.
+    strip = len({p[0] for p in paths if p}) == 1 and all(len(p) > 1 for p in paths)
+    out: Listing = []
+    for m, parts in zip(members, paths, strict=True):
+        parts = parts[1:] if strip else parts
+        if not parts or ".." in parts:
+            continue
+        rel = "/".join(parts)
+
+        def read(m: tarfile.TarInfo = m, rel: str = rel) -> FileEntry:
             try:
                 fobj = tf.extractfile(m)
-                if fobj is not None:
-                    yield _read_stream(fobj, m.size, rel)
+                if fobj is None:
+                    return rel, None, "not a regular file"
+                return _read_stream(fobj, m.size, rel)
             except (tarfile.TarError, OSError, EOFError) as e:
-                yield rel, None, str(e)
+                return rel, None, str(e)
+
+        out.append((rel, read))
+    return out
 
 
-def _iter_files(path: Path) -> Iterator[FileEntry]:
+def _listing(path: Path, stack: ExitStack) -> Listing:
     if path.is_dir():
-        return _iter_dir(path)
+        return _dir_listing(path)
     if path.is_file():
-        return _iter_tar(path)
+        return _tar_listing(path, stack)
     raise BundleError(f"bundle not found: {path}")
+
+
+# ---- foreign layouts ----------------------------------------------------------------------------
+
+# must-gather: a pod log, and the paths that only a must-gather / `oc adm inspect` tree has.
+_MG_LOG = re.compile(
+    r"(?:^|/)namespaces/(?P<ns>[^/]+)/pods/(?P<pod>[^/]+)/(?P<c>[^/]+)/(?P=c)/logs/"
+    r"(?P<which>current|previous)(?P<insecure>\.insecure)?\.log$"
+)
+_MG_MARK = re.compile(r"(?:^|/)(?:cluster-scoped-resources/|namespaces/[^/]+/(?:core|apps|pods)/)")
+_MG_NS = re.compile(r"(?:^|/)namespaces/(?P<ns>[^/]+)/")
+_MG_OBJECTS = re.compile(r"(?:^|/)(?:cluster-scoped-resources|namespaces)/")
+# kubectl prefixes each line with an RFC 3339 time when asked (`--timestamps`; must-gather always does).
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d) ", re.MULTILINE)
+
+# kubectl cluster-info dump: every namespace gets a replication-controllers list; nodes sit at the root.
+_DUMP_NS_FILE = re.compile(r"^(?P<root>(?:.*/)?)(?P<ns>[^/]+)/replication-controllers\.(?:json|ya?ml)$")
+_DUMP_MARK = re.compile(r"==== (?P<edge>START|END) logs for container (?P<c>\S+) of pod (?P<ns>[^/\s]+)/(?P<pod>\S+) ====\n?")
+_DUMP_LOG_ERROR = ("Create log request error:", "Request log error:")
+
+
+def detect_layout(names: list[str]) -> tuple[str, str, list[str] | None]:
+    """(layout, root prefix, namespaces covered) from the file names alone."""
+    if any(n in MANIFEST_NAMES for n in names) or any(n.startswith("logs/") for n in names):
+        return NATIVE, "", None
+    if any(_MG_MARK.search(n) for n in names):
+        nss = {m.group("ns") for n in names if (m := _MG_NS.search(n))}
+        return MUST_GATHER, "", sorted(nss) or None
+    roots: dict[str, set[str]] = {}
+    for n in names:
+        if m := _DUMP_NS_FILE.match(n):
+            roots.setdefault(m.group("root"), set()).add(m.group("ns"))
+    for root, nss in sorted(roots.items()):
+        if any(f"{root}nodes.{ext}" in names for ext in ("json", "yaml", "yml")):
+            return CLUSTER_INFO_DUMP, root, sorted(nss)
+    return NATIVE, "", None
+
+
+def _must_gather_log(rel: str, text: str, data: BundleData) -> bool:
+    m = _MG_LOG.search(rel)
+    if not m:
+        return False
+    req = LogRequest(m.group("ns"), m.group("pod"), m.group("c"), m.group("which") == "previous")
+    if m.group("insecure") and req in data.logs:
+        return True  # the `.insecure` retry only stands in when the plain file is missing
+    data.logs[req] = _TIMESTAMP.sub("", text)
+    data.log_pods.add(f"{req.namespace}/{req.pod}")
+    return True
+
+
+def split_dump_log(text: str) -> list[tuple[str | None, str | None]]:
+    """A cluster-info dump `logs.txt` -> [(container, log)]: container None = unmarked (old kubectl),
+    log None = kubectl wrote an error instead of the log. A head cut by tailing still counts."""
+    marks = list(_DUMP_MARK.finditer(text))
+    if not marks:
+        return [(None, text)]
+    out: list[tuple[str | None, str | None]] = []
+    current: str | None = None
+    start = 0
+    for m in marks:
+        if m.group("edge") == "START":
+            current, start = m.group("c"), m.end()
+        else:
+            if current in (None, m.group("c")):
+                out.append((m.group("c"), text[start:m.start()]))
+            current, start = None, m.end()
+    if current is not None:
+        out.append((current, text[start:]))
+    return [(c, None if body.strip().startswith(_DUMP_LOG_ERROR) and body.strip().count("\n") == 0 else body)
+            for c, body in out]
+
+
+def _first_container(objects: list[dict[str, Any]], ns: str, pod: str) -> str | None:
+    for o in objects:
+        meta = o["metadata"]
+        if o.get("kind") == "Pod" and meta.get("namespace") == ns and meta.get("name") == pod:
+            containers = (o.get("spec") or {}).get("containers") or []
+            if containers and isinstance(containers[0], dict) and containers[0].get("name"):
+                return str(containers[0]["name"])
+    return None
 
 
 # ---- parsing ----------------------------------------------------------------------------------
@@ -126,14 +247,17 @@ def _docs(rel: str, data: bytes) -> list[Any]:
     return [d for d in yaml.load_all(text, Loader=_YamlLoader) if d is not None]
 
 
-def _flatten(doc: Any, rel: str, warnings: list[str]) -> list[dict[str, Any]]:
-    """One object, or the items of a List / `*List` (typed list items inherit kind and apiVersion)."""
+def _flatten(doc: Any, rel: str, warnings: list[str], listed: set[str] | None = None) -> list[dict[str, Any]]:
+    """One object, or the items of a List / `*List` (typed list items inherit kind and apiVersion).
+    A typed list's kind goes into `listed`, even when it has no items (`PodList` with none = no pods)."""
     if not isinstance(doc, dict):
         warnings.append(f"{rel}: not a Kubernetes object (a {type(doc).__name__}), ignored")
         return []
     kind = doc.get("kind")
     if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
         item_kind = kind[: -len("List")] if kind != "List" else None
+        if item_kind and listed is not None and isinstance(doc.get("apiVersion"), str) and doc["apiVersion"]:
+            listed.add(kind_key(item_kind, split_api_version(doc["apiVersion"])[0]))
         out: list[dict[str, Any]] = []
         for item in doc["items"]:
             if isinstance(item, dict) and item_kind and "kind" not in item:
@@ -162,55 +286,98 @@ def _log_request(rel: str) -> LogRequest | None:
 
 
 def read_bundle(path: str | os.PathLike[str]) -> BundleData:
-    """Read every object, log, probe and the manifest of a bundle."""
+    """Read every object, log, probe and the manifest of a bundle (or of a foreign dump)."""
     root = Path(path)
     data = BundleData(path=str(root))
-    seen: dict[tuple[str, str, str], int] = {}
-    for rel, raw, why in _iter_files(root):
-        if raw is None:
-            data.warnings.append(f"{rel}: unreadable ({why}), ignored")
+    with ExitStack() as stack:
+        listing = _listing(root, stack)
+        data.layout, dump_root, data.namespaces = detect_layout([rel for rel, _ in listing])
+        unmarked: list[tuple[str, str, str]] = []  # cluster-info dump logs without container markers
+        seen: dict[tuple[str, str, str], int] = {}
+        for _, read in listing:
+            rel, raw, why = read()
+            if raw is None:
+                data.warnings.append(f"{rel}: unreadable ({why}), ignored")
+                continue
+            if rel.startswith("logs/"):
+                req = _log_request(rel)
+                if req is None:
+                    data.warnings.append(f"{rel}: not a logs/<namespace>/<pod>/<container>.log path, ignored")
+                else:
+                    data.logs[req] = raw.decode("utf-8", errors="replace")
+                continue
+            if data.layout == MUST_GATHER and rel.endswith(".log"):
+                _must_gather_log(rel, raw.decode("utf-8", errors="replace"), data)
+                continue
+            if data.layout == CLUSTER_INFO_DUMP and rel.startswith(dump_root) and rel.endswith("/logs.txt"):
+                parts = rel[len(dump_root):].split("/")
+                if len(parts) == 3:
+                    _dump_log(parts[0], parts[1], raw.decode("utf-8", errors="replace"), data, unmarked)
+                continue
+            if rel.startswith("probes/"):
+                if rel.endswith(".json"):
+                    try:
+                        data.probes[PurePosixPath(rel).stem] = json.loads(raw.decode("utf-8", errors="replace"))
+                    except ValueError as e:
+                        data.warnings.append(f"{rel}: probe record is not JSON ({e}), ignored")
+                continue
+            if not rel.endswith(OBJECT_SUFFIXES):
+                continue
+            if data.layout == MUST_GATHER and not _MG_OBJECTS.search(rel):
+                continue  # must-gathers hold other JSON/YAML (metrics, host data): not objects
+            try:
+                docs = _docs(rel, raw)
+            except (yaml.YAMLError, ValueError, RecursionError) as e:
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                data.warnings.append(f"{rel}: does not parse ({first}), ignored")
+                continue
+            if rel in MANIFEST_NAMES and docs and isinstance(docs[0], dict) and docs[0].get("kind") == "Bundle":
+                data.manifest = docs[0]
+                continue
+            for doc in docs:
+                for obj in _flatten(doc, rel, data.warnings, data.listed):
+                    meta = obj["metadata"]
+                    ident = (key_of(obj), str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+                    if ident in seen and ident[2]:
+                        data.objects[seen[ident]] = obj  # the same object twice: the later file wins
+                        continue
+                    seen[ident] = len(data.objects)
+                    data.objects.append(obj)
+    for ns, pod, text in unmarked:  # old kubectl wrote one unmarked log: the pod's first container's
+        container = _first_container(data.objects, ns, pod)
+        if container is None:
+            data.warnings.append(f"{dump_root}{ns}/{pod}/logs.txt: pod {ns}/{pod} is not in the dump, log ignored")
             continue
-        if rel.startswith("logs/"):
-            req = _log_request(rel)
-            if req is None:
-                data.warnings.append(f"{rel}: not a logs/<namespace>/<pod>/<container>.log path, ignored")
-            else:
-                data.logs[req] = raw.decode("utf-8", errors="replace")
-            continue
-        if rel.startswith("probes/"):
-            if rel.endswith(".json"):
-                try:
-                    data.probes[PurePosixPath(rel).stem] = json.loads(raw.decode("utf-8", errors="replace"))
-                except ValueError as e:
-                    data.warnings.append(f"{rel}: probe record is not JSON ({e}), ignored")
-            continue
-        if not rel.endswith(OBJECT_SUFFIXES):
-            continue
-        try:
-            docs = _docs(rel, raw)
-        except (yaml.YAMLError, ValueError, RecursionError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            data.warnings.append(f"{rel}: does not parse ({first}), ignored")
-            continue
-        if rel in ("bundle.yaml", "bundle.yml", "bundle.json") and docs and isinstance(docs[0], dict) \
-                and docs[0].get("kind") == "Bundle":
-            data.manifest = docs[0]
-            continue
-        for doc in docs:
-            for obj in _flatten(doc, rel, data.warnings):
-                meta = obj["metadata"]
-                ident = (key_of(obj), str(meta.get("namespace") or ""), str(meta.get("name") or ""))
-                if ident in seen and ident[2]:
-                    data.objects[seen[ident]] = obj  # the same object twice: the later file wins
-                    continue
-                seen[ident] = len(data.objects)
-                data.objects.append(obj)
+        data.logs.setdefault(LogRequest(ns, pod, container), text)
     return data
+
+
+def _dump_log(ns: str, pod: str, text: str, data: BundleData, unmarked: list[tuple[str, str, str]]) -> None:
+    data.log_pods.add(f"{ns}/{pod}")
+    for container, body in split_dump_log(text):
+        if container is None:
+            unmarked.append((ns, pod, text))
+        elif body is not None:
+            data.logs[LogRequest(ns, pod, container)] = body
+
+
+def _access_answer(obj: dict[str, Any]) -> tuple[AccessQuestion, bool] | None:
+    """A recorded SubjectAccessReview (spec + status), as `collect` writes them, -> its answer."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    attrs = spec.get("resourceAttributes") or {}
+    if not isinstance(status, dict) or "allowed" not in status or not spec.get("user") or not attrs.get("verb"):
+        return None
+    q = AccessQuestion(
+        user=str(spec["user"]), verb=str(attrs["verb"]), resource=str(attrs.get("resource") or ""),
+        group=str(attrs.get("group") or ""), namespace=attrs.get("namespace") or None,
+        groups=tuple(str(g) for g in spec.get("groups") or ()),
+    )
+    return q, bool(status["allowed"])
 
 
 def snapshot_from_bundle_data(data: BundleData, namespaces: list[str] | None = None) -> Snapshot:
     m = data.manifest
-    manifest_ns = m.get("namespaces") if isinstance(m.get("namespaces"), list) else None
+    manifest_ns = m.get("namespaces") if isinstance(m.get("namespaces"), list) else data.namespaces
     if manifest_ns is not None and namespaces:
         missing = [n for n in namespaces if n not in manifest_ns]
         if missing:
@@ -231,12 +398,15 @@ def snapshot_from_bundle_data(data: BundleData, namespaces: list[str] | None = N
     )
     for obj in data.objects:
         key = key_of(obj)
+        if key == SAR_KEY and (answer := _access_answer(obj)):
+            snap.access[answer[0]] = answer[1]  # the API server's answer when the bundle was collected
+            continue
         ns = obj["metadata"].get("namespace")
         snap.collected.add(key)
         if namespaces and ns and ns not in namespaces:
             continue
         snap.objects.setdefault(key, []).append(obj)
-    for k in m.get("kinds") or []:
+    for k in [*(m.get("kinds") or []), *sorted(data.listed)]:
         if isinstance(k, str):
             snap.collected.add(k)
     crd_key = "CustomResourceDefinition.apiextensions.k8s.io"
@@ -247,6 +417,9 @@ def snapshot_from_bundle_data(data: BundleData, namespaces: list[str] | None = N
             continue
         snap.logs[req] = text
         snap.logs_collected_for.add(f"{req.namespace}/{req.pod}")
+    for pod in data.log_pods:
+        if not namespaces or pod.split("/", 1)[0] in namespaces:
+            snap.logs_collected_for.add(pod)
     return snap
 
 

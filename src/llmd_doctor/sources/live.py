@@ -49,6 +49,10 @@ class LiveOptions:
     log_limit_bytes: int = 1024 * 1024
     retries: int = 2
     progress: Callable[[str], None] | None = None
+    # Checks read Warning events only; `collect` reads every event.
+    all_events: bool = False
+    # Structured progress for progress bars: (phase "list" | "logs", done, total).
+    tick: Callable[[str, int, int], None] | None = None
 
 
 @dataclass
@@ -216,7 +220,7 @@ def _forbidden(resp: _Response, verb: str, k: KindInfo, namespace: str | None) -
 def _list_kind(client: KubeClient, k: KindInfo, version: str, namespace: str | None) -> list[dict[str, Any]]:
     accept = METADATA_ACCEPT if k.kind == "Secret" else JSON_ACCEPT
     query: list[tuple[str, Any]] = [("limit", client.opts.page_size)]
-    if k.kind == "Event":
+    if k.kind == "Event" and not client.opts.all_events:
         query.append(("fieldSelector", "type=Warning"))  # checks read Warning events only
     items: list[dict[str, Any]] = []
     cont: str | None = None
@@ -306,6 +310,7 @@ def load_live(
 ) -> Snapshot:
     client = KubeClient(opts)
     progress = opts.progress or (lambda _msg: None)
+    tick = opts.tick or (lambda _phase, _done, _total: None)
     progress(f"connecting to {client.host}")
     try:
         version = client.get("/version")
@@ -346,7 +351,7 @@ def load_live(
             for ns in scopes:
                 jobs.append((k, ns, pool.submit(_list_kind, client, k, version, ns)))
 
-        for k, ns, fut in jobs:
+        for done, (k, ns, fut) in enumerate(jobs, 1):
             try:
                 items = fut.result()
                 snap.objects.setdefault(k.key, []).extend(items)
@@ -358,9 +363,11 @@ def load_live(
                 if isinstance(e, Forbidden):
                     snap.denied.append(e)
             progress(f"listed {k.plural}" + (f" in {ns}" if ns else ""))
+            tick("list", done, len(jobs))
 
         reqs = logs_for(snap)
-        for req, res in pool.map(lambda r: _fetch_log(client, r), reqs):
+        for done, (req, res) in enumerate(pool.map(lambda r: _fetch_log(client, r), reqs), 1):
+            tick("logs", done, len(reqs))
             if isinstance(res, DataUnavailable):
                 snap.log_errors[req] = res
                 if isinstance(res, Forbidden) and not any(d.resource == "pods/log" for d in snap.denied):
