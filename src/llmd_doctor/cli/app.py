@@ -8,13 +8,19 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import click
 import typer
 
 from llmd_doctor import __version__
+from llmd_doctor.model import ExitCode
+
+if TYPE_CHECKING:
+    from llmd_doctor.report import Report
+    from llmd_doctor.run import RunOptions
 
 app = typer.Typer(
     name="llmd-doctor",
@@ -29,6 +35,13 @@ app = typer.Typer(
 class Output(StrEnum):
     text = "text"
     json = "json"
+
+
+class ReportFormat(StrEnum):
+    markdown = "markdown"
+    html = "html"
+    json = "json"
+    junit = "junit"
 
 
 class FailOn(StrEnum):
@@ -68,7 +81,8 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 def use_color() -> bool:
-    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    """Colour on a terminal unless NO_COLOR is set to something (https://no-color.org)."""
+    return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
 
 
 # Options shared by check and report.
@@ -88,18 +102,45 @@ ChecksDirOpt = Annotated[list[str] | None, typer.Option("--checks-dir", help="Lo
 FailOnOpt = Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 when a result is at or above this level.")]
 FailOnErrorOpt = Annotated[bool, typer.Option("--fail-on-error", help="Exit 3 when a check could not run (error).")]
 ExitZeroOpt = Annotated[bool, typer.Option("--exit-zero", help="Always exit 0 when the run completes.")]
+JunitOpt = Annotated[
+    str | None, typer.Option("--junit", metavar="FILE", help="Also write the results as JUnit XML to FILE (any format).")
+]
+WaitOpt = Annotated[
+    str | None,
+    typer.Option("--wait", metavar="DURATION", help=(
+        "Re-run the diagnosis until nothing is at or above --fail-on (e.g. 5m); stop at once on states "
+        "waiting cannot fix (CrashLoopBackOff past its back-off, ImagePullBackOff, Unschedulable); exit 4 "
+        "when time runs out.")),
+]
+IntervalOpt = Annotated[str, typer.Option("--interval", metavar="DURATION", help="Time between two runs with --wait.")]
+
+
+class Spinner:
+    """A progress indicator on stderr (rich status) while a live cluster is read."""
+
+    def __init__(self) -> None:
+        self._status = None
+
+    def __call__(self, msg: str) -> None:
+        if self._status is None:
+            from rich.console import Console
+
+            self._status = Console(stderr=True).status(msg, spinner="dots")
+            self._status.start()
+        else:
+            self._status.update(msg)
+
+    def stop(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
 
 
 def run_options(bundle, kubeconfig, context, namespace, request_timeout, chunk_size, only, skip, checks_dir,  # noqa: ANN001
-                 quiet_progress):
+                 quiet_progress=False):  # noqa: ANN001
     from llmd_doctor.run import RunOptions
 
-    progress = None
-    if not bundle and not quiet_progress and sys.stderr.isatty():
-        def progress(msg: str) -> None:
-            sys.stderr.write(f"\r\x1b[2K… {msg}")
-            sys.stderr.flush()
-
+    progress = Spinner() if not bundle and not quiet_progress and sys.stderr.isatty() else None
     return RunOptions(
         bundle=bundle,
         kubeconfig=kubeconfig,
@@ -114,12 +155,95 @@ def run_options(bundle, kubeconfig, context, namespace, request_timeout, chunk_s
     )
 
 
-def diagnose(opts):  # noqa: ANN001
+def diagnose(opts: RunOptions) -> Report:
     from llmd_doctor.run import diagnose
 
     try:
         return diagnose(opts)
     finally:
-        if opts.progress is not None:
-            sys.stderr.write("\r\x1b[2K")
-            sys.stderr.flush()
+        stop = getattr(opts.progress, "stop", None)
+        if stop is not None:
+            stop()
+
+
+def note(msg: str) -> None:
+    """One line on stderr (stdout carries only the report)."""
+    sys.stderr.write(f"llmd-doctor: {msg}\n")
+    sys.stderr.flush()
+
+
+def _fmt_s(seconds: float) -> str:
+    return f"{seconds:.0f}s" if seconds >= 1 else f"{seconds * 1000:.0f}ms"
+
+
+def diagnose_until(opts: RunOptions, wait: str | None, interval: str, fail_on: str,
+                   fail_on_error: bool) -> tuple[Report, ExitCode | None]:
+    """Diagnose once, or with --wait until healthy: nothing at or above `fail_on` (and no error
+    with --fail-on-error). Returns the last report and the exit code the wait decided (None =
+    let the gate decide): the gate's code when a state cannot recover by waiting, 4 on timeout."""
+    if wait is None:
+        return diagnose(opts), None
+    budget, pause = parse_duration(wait), parse_duration(interval)
+    deadline = time.monotonic() + budget
+    runs = 0
+    while True:
+        runs += 1
+        report = diagnose(opts)
+        code = report.exit_code(fail_on, fail_on_error)
+        if code == ExitCode.OK:
+            if runs > 1:
+                note(f"healthy after {runs} runs")
+            return report, None
+        stuck = report.unrecoverable(fail_on)
+        if stuck:
+            by_why: dict[str, list[str]] = {}
+            for check_id, why in stuck:
+                by_why.setdefault(why, []).append(check_id)
+            for why, ids in by_why.items():
+                note(f"not waiting: {why} ({', '.join(ids)}): waiting will not fix this")
+            return report, code
+        pending = [r.id for r in report.gating(fail_on)] or ["checks that could not run"]
+        left = deadline - time.monotonic()
+        if left <= 0:
+            note(f"--wait {wait} ran out after {runs} run{'s' if runs > 1 else ''}; still failing: {', '.join(pending)}")
+            return report, ExitCode.WAIT_TIMEOUT
+        step = min(pause, left)
+        note(f"not healthy yet ({', '.join(pending)}); next run in {_fmt_s(step)}, {_fmt_s(left)} left")
+        time.sleep(step)
+
+
+def write_side_outputs(report: Report, junit: str | None, fail_on: str) -> None:
+    """--junit FILE, and the GitHub Actions step summary when $GITHUB_STEP_SUMMARY is set (a
+    summary that cannot be written is a warning: it must not change the gate's verdict)."""
+    if junit:
+        from llmd_doctor.renderers.junit import render_junit
+
+        write_file(junit, render_junit(report, fail_on=fail_on))
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        from llmd_doctor.renderers.summary import append_step_summary
+
+        try:
+            append_step_summary(report)
+        except OSError as e:
+            note(f"warning: cannot append to $GITHUB_STEP_SUMMARY: {e.strerror or e}")
+
+
+def write_file(path: str, text: str) -> None:
+    from llmd_doctor.run import UsageError
+
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from e
+
+
+def final_code(report: Report, waited: ExitCode | None, fail_on: str | None, fail_on_error: bool,
+               exit_zero: bool) -> ExitCode:
+    """The exit code: --exit-zero wins, then what --wait decided, then the gate (none without
+    --fail-on, for `report`)."""
+    if exit_zero:
+        return ExitCode.OK
+    if waited is not None:
+        return waited
+    return report.exit_code(fail_on or "never", fail_on_error)

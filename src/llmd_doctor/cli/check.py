@@ -1,4 +1,4 @@
-"""`llmd-doctor check`: run the checks and print the results (text or JSON)."""
+"""`llmd-doctor check`: run the checks and print the results (text or JSON); the CI gate."""
 
 from __future__ import annotations
 
@@ -16,18 +16,32 @@ from llmd_doctor.cli.app import (
     FailOn,
     FailOnErrorOpt,
     FailOnOpt,
+    IntervalOpt,
+    JunitOpt,
     KubeconfigOpt,
     NamespaceOpt,
     OnlyOpt,
     Output,
     SkipOpt,
     TimeoutOpt,
+    WaitOpt,
     app,
-    diagnose,
+    diagnose_until,
+    final_code,
     run_options,
     use_color,
+    write_side_outputs,
 )
-from llmd_doctor.model import ExitCode
+from llmd_doctor.cli.probe_options import (
+    ApiKeyEnvOpt,
+    GatewayUrlOpt,
+    ModelOpt,
+    PrefixProbeOpt,
+    ProbeConnectTimeoutOpt,
+    ProbeOpt,
+    ProbeTimeoutOpt,
+    probe_options,
+)
 
 
 @app.command()
@@ -45,12 +59,23 @@ def check(
     fail_on: FailOnOpt = FailOn.fail,
     fail_on_error: FailOnErrorOpt = False,
     exit_zero: ExitZeroOpt = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List passing checks too.")] = False,
+    junit: JunitOpt = None,
+    wait: WaitOpt = None,
+    interval: IntervalOpt = "10s",
+    probe: ProbeOpt = True,
+    gateway_url: GatewayUrlOpt = None,
+    model: ModelOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    probe_timeout: ProbeTimeoutOpt = "30s",
+    probe_connect_timeout: ProbeConnectTimeoutOpt = "5s",
+    prefix_probe: PrefixProbeOpt = 5,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List passing and skipped checks too.")] = False,
 ) -> None:
     """Run the checks against a live cluster (kubeconfig) or a bundle, and print the results."""
-    opts = run_options(bundle, kubeconfig, context, namespace, request_timeout, chunk_size, only, skip,
-                        checks_dir, quiet_progress=output != Output.text)
-    report = diagnose(opts)
+    opts = run_options(bundle, kubeconfig, context, namespace, request_timeout, chunk_size, only, skip, checks_dir)
+    opts.probe = probe_options(probe, gateway_url, model, api_key_env, probe_timeout, probe_connect_timeout,
+                               prefix_probe)
+    report, waited = diagnose_until(opts, wait, interval, fail_on.value, fail_on_error)
     if output == Output.json:
         from llmd_doctor.renderers.json import render_json
 
@@ -67,5 +92,5 @@ def check(
             Console(highlight=False, soft_wrap=True).print(text, end="")
         else:
             sys.stdout.write(text)
-    code = ExitCode.OK if exit_zero else report.exit_code(fail_on.value, fail_on_error)
-    raise typer.Exit(int(code))
+    write_side_outputs(report, junit, fail_on.value)
+    raise typer.Exit(int(final_code(report, waited, fail_on.value, fail_on_error, exit_zero)))

@@ -1,0 +1,91 @@
+"""JUnit XML for CI dashboards: one <testsuite> per area, one <testcase> per check.
+
+fail → <failure> (message, evidence in the body); error → <error>; skip and blocked → <skipped>.
+JUnit has no "warning": a warn is a <failure> when the gate fails on warnings (`fail_on="warn"`),
+otherwise a passing testcase whose <system-out> carries the warning.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from llmd_doctor.model import CheckResult, Status
+from llmd_doctor.renderers.view import clean
+from llmd_doctor.report import Report
+
+# Characters XML 1.0 cannot carry. Control codes (log lines hold terminal escapes) are shown as
+# \xNN by `clean` first; what remains (lone surrogates, U+FFFE/U+FFFF) becomes U+FFFD.
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _x(text: object) -> str:
+    return _INVALID_XML.sub("\ufffd", clean(text))
+
+
+def _body(r: CheckResult) -> str:
+    lines = [r.message]
+    lines += [f"object: {o}" for o in r.objects]
+    lines += [f"evidence: {e}" for e in r.evidence]
+    if r.remediation:
+        lines.append(f"fix: {r.remediation}")
+    if r.spec.docs:
+        lines.append(f"docs: {r.spec.docs}")
+    return _x("\n".join(lines))
+
+
+def _testcase(parent: ET.Element, r: CheckResult, fail_on: str) -> str:
+    case = ET.SubElement(parent, "testcase", {
+        "classname": _x(f"llmd-doctor.{r.spec.area}"),
+        "name": _x(f"{r.id}: {r.spec.title}"),
+        "time": f"{r.duration_s:.3f}",
+    })
+    kind = "pass"
+    if r.status == Status.FAIL or (r.status == Status.WARN and fail_on == "warn"):
+        kind = "failure"
+        ET.SubElement(case, "failure", {"message": _x(r.message), "type": f"{r.status.value}:{r.spec.severity.value}"}).text = _body(r)
+    elif r.status == Status.ERROR:
+        kind = "error"
+        ET.SubElement(case, "error", {"message": _x(r.message), "type": "could-not-check"}).text = _body(r)
+    elif r.status == Status.SKIP:
+        kind = "skipped"
+        ET.SubElement(case, "skipped", {"message": _x(r.message)})
+    elif r.status == Status.BLOCKED:
+        kind = "skipped"
+        ET.SubElement(case, "skipped", {"message": _x(f"blocked by {', '.join(r.blocked_by)}")})
+    elif r.status == Status.WARN:
+        ET.SubElement(case, "system-out").text = _x("WARNING: " + _body(r))
+    return kind
+
+
+def render_junit(report: Report, fail_on: str = "fail") -> str:
+    root = ET.Element("testsuites", {"name": "llmd-doctor"})
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for area, results in report.by_area().items():
+        suite = ET.SubElement(root, "testsuite", {"name": _x(area)})
+        props = ET.SubElement(suite, "properties")
+        for name, value in (("source", report.source.kind), ("context", report.source.context),
+                            ("server_version", report.source.server_version), ("verdict", report.verdict),
+                            ("llmd_doctor_version", report.tool_version)):
+            if value:
+                ET.SubElement(props, "property", {"name": name, "value": _x(value)})
+        counts = {"tests": 0, "failure": 0, "error": 0, "skipped": 0}
+        for r in results:
+            kind = _testcase(suite, r, fail_on)
+            counts["tests"] += 1
+            if kind in counts:
+                counts[kind] += 1
+        suite.set("tests", str(counts["tests"]))
+        suite.set("failures", str(counts["failure"]))
+        suite.set("errors", str(counts["error"]))
+        suite.set("skipped", str(counts["skipped"]))
+        suite.set("time", f"{sum(r.duration_s for r in results):.3f}")
+        suite.set("timestamp", report.started_at.removesuffix("Z"))
+        for key, n in zip(("tests", "failures", "errors", "skipped"),
+                          (counts["tests"], counts["failure"], counts["error"], counts["skipped"]), strict=True):
+            totals[key] += n
+    for key, n in totals.items():
+        root.set(key, str(n))
+    root.set("time", f"{report.duration_s:.3f}")
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

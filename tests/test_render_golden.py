@@ -1,0 +1,52 @@
+"""Golden files for every renderer, from a fixed synthetic Report (no colour, fixed width, frozen
+clock and version). Regenerate with `UPDATE_GOLDEN=1 python -m pytest tests/test_render_golden.py`
+and review the diff."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from golden.synthetic import FROZEN_VERSION, synthetic_report
+
+from llmd_doctor.renderers.html import render_html
+from llmd_doctor.renderers.json import render_json
+from llmd_doctor.renderers.junit import render_junit
+from llmd_doctor.renderers.markdown import render_markdown
+from llmd_doctor.renderers.summary import render_step_summary
+from llmd_doctor.renderers.text import TextStyle, render_text
+from llmd_doctor.report import Report
+
+GOLDEN = Path(__file__).parent / "golden"
+
+RENDERERS: dict[str, Callable[[Report], str]] = {
+    "report.md": render_markdown,
+    "report.html": render_html,
+    "report.json": render_json,
+    "report.junit.xml": render_junit,
+    "report-fail-on-warn.junit.xml": lambda r: render_junit(r, fail_on="warn"),
+    "check.txt": lambda r: render_text(r, TextStyle(color=False, width=100)),
+    "check-verbose.txt": lambda r: render_text(r, TextStyle(color=False, width=100, verbose=True)),
+    "check-color.txt": lambda r: render_text(r, TextStyle(color=True, width=100)),
+    "step-summary.md": render_step_summary,
+}
+
+
+@pytest.mark.parametrize("name", sorted(RENDERERS))
+def test_golden(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("llmd_doctor.report.__version__", FROZEN_VERSION)
+    got = RENDERERS[name](synthetic_report())
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(got, encoding="utf-8")
+    assert path.exists(), f"no golden file {path}: run with UPDATE_GOLDEN=1"
+    assert got == path.read_text(encoding="utf-8"), f"{name} differs from its golden file (UPDATE_GOLDEN=1 to accept)"
+
+
+def test_renderers_are_pure() -> None:
+    """Same Report, same output: nothing reads the clock, the environment or the terminal."""
+    report = synthetic_report()
+    for name, render in RENDERERS.items():
+        assert render(report) == render(report), name

@@ -1,0 +1,203 @@
+"""`llmd-doctor report` on the real examples: the seed's facts computed into the Markdown report,
+every format, --output, --template, and its usage errors.
+
+Substring facts, not golden files: the built-in checks are still growing."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from golden.mdcheck import assert_no_empty_sections, sections
+
+from llmd_doctor.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = str(ROOT / "examples" / "seed-rosa-epp-segfault")
+HEALTHY = str(ROOT / "examples" / "healthy")
+
+
+@pytest.fixture(autouse=True)
+def _no_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return int(exc.value.code or 0), out, err
+
+
+def section(md: str, heading_start: str) -> str:
+    """The text of the first section whose heading starts with `heading_start`, subsections included."""
+    secs = sections(md)
+    for i, (level, heading, body) in enumerate(secs):
+        if heading.startswith(heading_start):
+            text = list(body)
+            for lvl, h, b in secs[i + 1:]:
+                if lvl <= level:
+                    break
+                text += [f"{'#' * lvl} {h}", *b]
+            return "\n".join(text)
+    raise AssertionError(f"no section {heading_start!r}")
+
+
+def test_seed_markdown_report_carries_the_seeds_facts(capsys: pytest.CaptureFixture[str]) -> None:
+    code, md, err = run(capsys, "report", "--bundle", SEED, "--format", "markdown")
+    assert code == 0 and err == ""
+    assert_no_empty_sections(md)
+    assert md.startswith("# llm-d deployment status report")
+    working = section(md, "✅ Working components")
+    assert "Gateway/llm-d/llm-d-infra-inference-gateway" in working and "Programmed" in working
+    issues = section(md, "❌ Current issue")
+    for fact in ("CrashLoopBackOff", "nil-pointer SIGSEGV", 'configFile="" configText=""', "scheduler.go:40",
+                 "NewSchedulerWithConfig", "47 restarts", "ghcr.io/llm-d/llm-d-inference-scheduler:v0.2.1"):
+        assert fact in issues, fact
+    assert "```text" in issues  # evidence in code fences
+    # What still works, and what is missing, from the capabilities.
+    impact = section(md, "🔧 Impact analysis")
+    works = impact.split("### What works", 1)[1].split("### What's missing", 1)[0]
+    assert "**Gateway routing**" in works
+    missing = impact.split("### What's missing", 1)[1]
+    for cap in ("Cache-aware routing", "Prefix-cache optimization", "Saturation-aware scheduling"):
+        assert f"**{cap}**" in missing, cap
+    assert "`epp.logs`" in missing
+    status = section(md, "🎯 Current status")
+    assert "**Advanced features**: ❌ **BLOCKED** by" in status and "**Verdict:** ⚠️ degraded" in status
+    # Next steps: the root cause's fix (the plugins config) comes before the symptom's.
+    steps = section(md, "📋 Next steps")
+    first = re.search(r"^1\. (.*)$", steps, re.M)
+    assert first and "`epp.logs`" in first.group(1) and "-configFile" in first.group(1)
+    assert steps.index("`epp.logs`") < steps.index("`epp.deployment`")
+    assert "kubectl logs -n <ns> <epp-pod> --previous" in steps
+    conclusion = section(md, "🏆 Conclusion")
+    assert "unavailable because of" in conclusion and "Endpoint picker logs (`epp.logs`)" in conclusion
+    assert "End-to-end test" not in md  # the bundle records no probe
+
+
+def test_healthy_markdown_report(capsys: pytest.CaptureFixture[str]) -> None:
+    code, md, _ = run(capsys, "report", "--bundle", HEALTHY)
+    assert code == 0
+    assert_no_empty_sections(md)
+    assert "## ✅ Working components" in md and "Endpoint picker" in md
+
+
+def test_every_format_and_output_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "report", "--bundle", SEED, "--format", "json")
+    doc = json.loads(out)
+    assert code == 0 and doc["schema_version"] == "1" and doc["summary"]["verdict"] == "degraded"
+    assert {c["id"]: c["status"] for c in doc["checks"]}["epp.logs"] == "fail"
+    assert doc["next_steps"][0]["check"] == "epp.logs" and "unblocks" in doc["next_steps"][0]
+    _, out, _ = run(capsys, "report", "--bundle", SEED, "--format", "junit")
+    root = ET.fromstring(out.encode())
+    assert root.tag == "testsuites" and int(root.get("failures", 0)) >= 2
+    target = tmp_path / "report.html"
+    code, out, err = run(capsys, "report", "--bundle", SEED, "-f", "html", "--output", str(target))
+    assert code == 0 and out == "" and f"wrote the html report to {target} (verdict: degraded)" in err
+    html = target.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and 'id="issue-epp-logs"' in html
+    _, out, _ = run(capsys, "report", "--bundle", SEED, "--output", "-")
+    assert out.startswith("# llm-d deployment status report")
+
+
+def test_user_template(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    t = tmp_path / "short.md.j2"
+    t.write_text("{{ v.verdict }}: {% for i in v.issues %}{{ i.check.id }} {% endfor %}\n")
+    code, out, _ = run(capsys, "report", "--bundle", SEED, "--template", str(t))
+    assert code == 0 and out.startswith("degraded: ") and "epp.logs" in out
+    h = tmp_path / "page.html.j2"
+    h.write_text('{% extends "builtin/report.html.j2" %}{% block footer %}<footer>ours</footer>{% endblock %}')
+    _, out, _ = run(capsys, "report", "--bundle", SEED, "-f", "html", "--template", str(h))
+    assert "<footer>ours</footer>" in out and "Generated by llmd-doctor" not in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--format", "json", "--template", "x.j2"], "--template applies to --format markdown or html"),
+        (["--template", "/no/such.j2"], "template not found: /no/such.j2"),
+        (["--format", "pdf"], "Invalid value"),
+        (["--output", "/no/such/dir/r.md"], "cannot write /no/such/dir/r.md"),
+    ],
+)
+def test_report_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str], expected: str) -> None:
+    code, out, err = run(capsys, "report", "--bundle", SEED, *argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("llmd-doctor: error: ") and expected in err
+
+
+def test_bad_template_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    t = tmp_path / "bad.md.j2"
+    t.write_text("{% for %}")
+    code, out, err = run(capsys, "report", "--bundle", SEED, "--template", str(t))
+    assert code == 2 and out == "" and "bad.md.j2, line 1" in err
+
+
+def test_report_help_imports_no_heavy_module() -> None:
+    code = (
+        "import sys\n"
+        "from llmd_doctor.cli import main\n"
+        "try:\n    main(['report', '--help'])\nexcept SystemExit:\n    pass\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'jinja2', 'httpx', 'urllib3', 'markupsafe')]\n"
+        "print(bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "NO_COLOR": "1"}).stdout
+    assert "--format" in out and out.strip().splitlines()[-1] == "[]"
+
+
+# ---- the end-to-end section, from the real prober's records -------------------------------------------
+
+GW = "http://gw.test"
+ANSWER = {"id": "chatcmpl-a892106c", "object": "chat.completion", "model": "meta-llama/Llama-3.2-3B-Instruct",
+          "choices": [{"index": 0, "message": {"role": "assistant", "content": "2 + 2 = 4."}, "finish_reason": "stop"}],
+          "usage": {"prompt_tokens": 44, "total_tokens": 53, "completion_tokens": 9}}
+
+
+def _probed_bundle(tmp_path: Path, httpx_mock, example: str, chat: dict) -> Path:  # noqa: ANN001
+    """Probe a mocked gateway (as a live run does) and write the scenario as a bundle with probes/."""
+    import httpx
+    from scenario import Scenario
+
+    from llmd_doctor.probes import ProbeOptions, run_probes
+
+    httpx_mock.add_response(method="GET", url=f"{GW}/v1/models",
+                            json={"object": "list", "data": [{"id": ANSWER["model"]}]})
+    httpx_mock.add_response(method="POST", url=f"{GW}/v1/chat/completions", is_reusable=True, is_optional=True, **chat)
+    sc = Scenario.example(example)
+    snap = sc.snapshot()
+    snap.source.kind = "live"
+    with httpx.Client() as client:
+        sc.data.probes.update(run_probes(snap, ProbeOptions(client=client, gateway_url=GW, prefix_requests=0,
+                                                            stream=False)))
+    return sc.write(tmp_path / example)
+
+
+def test_report_shows_the_recorded_chat_completion(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                   httpx_mock) -> None:  # noqa: ANN001
+    bundle = _probed_bundle(tmp_path, httpx_mock, "healthy", {"json": ANSWER})
+    code, md, _ = run(capsys, "report", "--bundle", str(bundle))
+    assert code == 0
+    assert_no_empty_sections(md)
+    e2e = section(md, "🚀 End-to-end test: succeeded")
+    assert "`POST http://gw.test/v1/chat/completions` → HTTP 200" in e2e
+    assert "$ curl -sS -X POST http://gw.test/v1/chat/completions" in e2e and '"model": "meta-llama/Llama-3.2-3B-Instruct"' in e2e
+    assert '"content": "2 + 2 = 4."' in e2e and "```json" in e2e
+    assert "chat completion through the gateway succeeded" in section(md, "🏆 Conclusion")
+
+
+def test_report_shows_a_failed_chat_completion(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                               httpx_mock) -> None:  # noqa: ANN001
+    bundle = _probed_bundle(tmp_path, httpx_mock, "seed-rosa-epp-segfault",
+                            {"status_code": 503, "text": "no healthy upstream", "headers": {"server": "istio-envoy"}})
+    _, md, _ = run(capsys, "report", "--bundle", str(bundle))
+    assert_no_empty_sections(md)
+    e2e = section(md, "💥 End-to-end test: failed")
+    assert "HTTP 503" in e2e and "no healthy upstream" in e2e
