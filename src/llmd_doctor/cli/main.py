@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> None:
         code = ExitCode.USAGE
     except click.exceptions.Exit as e:
         code = e.exit_code
+        if code == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into Exit(130) before we see it
+            sys.stderr.write("llmd-doctor: interrupted\n")
     except click.exceptions.Abort:
         sys.stderr.write("llmd-doctor: interrupted\n")
         code = ExitCode.INTERRUPTED
