@@ -78,6 +78,15 @@ class Report:
     # ---- derived -----------------------------------------------------------------------------
 
     @property
+    def judged(self) -> list[CheckResult]:
+        """The results that count for the verdict and the gate: all but config-file suppressions."""
+        return [r for r in self.results if r.suppressed is None]
+
+    @property
+    def suppressed(self) -> list[CheckResult]:
+        return [r for r in self.results if r.suppressed is not None]
+
+    @property
     def counts(self) -> dict[str, int]:
         counts = {s.value: 0 for s in Status}
         for r in self.results:
@@ -88,7 +97,7 @@ class Report:
     def capabilities(self) -> list[CapabilityStatus]:
         out = []
         for cap in ALL_CAPABILITIES:
-            lost = [r.id for r in self.results if cap in r.lost_capabilities]
+            lost = [r.id for r in self.judged if cap in r.lost_capabilities]
             protecting = [r for r in self.results if cap in r.spec.capabilities]
             if lost:
                 out.append(CapabilityStatus(cap, "unavailable", lost))
@@ -101,7 +110,7 @@ class Report:
 
     @property
     def verdict(self) -> str:
-        if not any(r.status in (Status.WARN, Status.FAIL, Status.ERROR) for r in self.results):
+        if not any(r.status in (Status.WARN, Status.FAIL, Status.ERROR) for r in self.judged):
             return "healthy"
         core = [c for c in self.capabilities if c.name in CORE_CAPABILITIES]
         if any(c.status == "unavailable" for c in core) or all(c.status == "unknown" for c in core):
@@ -112,7 +121,7 @@ class Report:
     def problems(self) -> list[CheckResult]:
         """fail, warn and error results, root causes first (blocked ones hang under them)."""
         rank = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2}
-        probs = [r for r in self.results if r.status in rank]
+        probs = [r for r in self.judged if r.status in rank]
         return sorted(probs, key=lambda r: (rank[r.status], _SEVERITY_ORDER[r.spec.severity]))
 
     def blocked_under(self, check_id: str) -> list[CheckResult]:
@@ -190,7 +199,7 @@ class Report:
 
     def gating(self, fail_on: str = "fail") -> list[CheckResult]:
         """Results at or above the `--fail-on` level."""
-        return [r for r in self.results if r.status in FAIL_LEVELS[fail_on]]
+        return [r for r in self.judged if r.status in FAIL_LEVELS[fail_on]]
 
     def unrecoverable(self, fail_on: str = "fail") -> list[tuple[str, str]]:
         """(check id, evidence) of gating results that waiting cannot fix: CrashLoopBackOff past its
@@ -207,7 +216,7 @@ class Report:
     def exit_code(self, fail_on: str = "fail", fail_on_error: bool = False) -> ExitCode:
         if self.gating(fail_on):
             return ExitCode.FINDINGS
-        if fail_on_error and any(r.status == Status.ERROR for r in self.results):
+        if fail_on_error and any(r.status == Status.ERROR for r in self.judged):
             return ExitCode.COULD_NOT_CHECK
         return ExitCode.OK
 
@@ -220,7 +229,7 @@ class Report:
             "source": self.source.to_dict(),
             "started_at": self.started_at,
             "duration_s": round(self.duration_s, 3),
-            "summary": {**self.counts, "verdict": self.verdict},
+            "summary": {**self.counts, "suppressed": len(self.suppressed), "verdict": self.verdict},
             "checks": [result_to_dict(r) for r in self.results],
             "capabilities": [c.to_dict() for c in self.capabilities],
             "next_steps": [
@@ -272,4 +281,5 @@ def result_to_dict(r: CheckResult) -> dict[str, Any]:
             for f in r.findings
         ],
         "duration_s": round(r.duration_s, 4),
+        "suppressed": r.suppressed,
     }

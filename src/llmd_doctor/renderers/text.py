@@ -151,6 +151,9 @@ def render_text(report: Report, style: TextStyle | None = None) -> str:
         lines.add()
         lines.add(title, "bold")
         for r in entries:
+            if r.suppressed is not None:  # muted by the config file: one dim line, no details
+                _check_line(r, lines, indent=2, text=f"{r.message} [suppressed: {r.suppressed}]")
+                continue
             _check_line(r, lines, indent=2)
             if r.status in _PROBLEMS:
                 _details(r, lines, indent=6)
