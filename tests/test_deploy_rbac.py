@@ -44,7 +44,7 @@ def test_a_full_run_as_the_service_account_sees_no_error(example: str, tmp_path:
     with FakeApiServer(bundle, rbac=True, tokens={"doctor-token": (SA_USER, SA_GROUPS)}) as srv:
         kubeconfig = srv.kubeconfig(tmp_path / "k", user="llmd-doctor", token="doctor-token")
         with pytest.raises(SystemExit):
-            main(["check", "--kubeconfig", kubeconfig, "-o", "json", "--fail-on", "never"])
+            main(["check", "--kubeconfig", kubeconfig, "-o", "json", "--fail-on", "never", "--no-probe"])
         denied = [r for r in srv.requests if r.status == 403]
     doc = json.loads(capsys.readouterr().out)
     assert not denied, [f"{r.method} {r.path}" for r in denied]
@@ -59,7 +59,8 @@ def test_without_the_binding_reads_are_errors_naming_what_was_denied(tmp_path: P
     with FakeApiServer(bundle, rbac=True, tokens={"doctor-token": (SA_USER, SA_GROUPS)}) as srv:
         kubeconfig = srv.kubeconfig(tmp_path / "k", user="llmd-doctor", token="doctor-token")
         with pytest.raises(SystemExit) as exc:
-            main(["check", "--kubeconfig", kubeconfig, "-o", "json", "--fail-on-error", "--fail-on", "never"])
+            main(["check", "--kubeconfig", kubeconfig, "-o", "json", "--fail-on-error", "--fail-on", "never",
+                  "--no-probe"])
     doc = json.loads(capsys.readouterr().out)
     assert exc.value.code == 3
     errors = {c["id"]: c["message"] for c in doc["checks"] if c["status"] == "error"}

@@ -45,7 +45,7 @@ def test_kubectl_passes_kubeconfig_context_and_namespace_through(tmp_path: Path)
     with FakeApiServer(SEED) as srv:
         kubeconfig = srv.kubeconfig(tmp_path / "k", context="rosa-prod")
         res = kubectl("llmd-doctor", "check", "--kubeconfig", kubeconfig, "--context", "rosa-prod",
-                      "-n", "llm-d", "-o", "json", home=tmp_path)
+                      "-n", "llm-d", "-o", "json", "--no-probe", home=tmp_path)
         paths = {r.path for r in srv.requests}
     assert res.returncode == 1, res.stderr
     doc = json.loads(res.stdout)

@@ -21,7 +21,7 @@ EXAMPLES = ROOT / "examples"
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]:
     with pytest.raises(SystemExit) as exc:
-        main(["check", "-o", "json", *argv])
+        main(["check", "-o", "json", "--no-probe", *argv])
     out, _ = capsys.readouterr()
     return int(exc.value.code or 0), json.loads(out)
 
@@ -116,7 +116,7 @@ def test_unreachable_server_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixt
         kubeconfig = srv.kubeconfig(tmp_path / "k")
     # The server is gone now.
     with pytest.raises(SystemExit) as exc:
-        main(["check", "--kubeconfig", kubeconfig, "--request-timeout", "2s"])
+        main(["check", "--kubeconfig", kubeconfig, "--request-timeout", "2s", "--no-probe"])
     _, err = capsys.readouterr()
     assert exc.value.code == 2
     assert err.startswith("llmd-doctor: error: cannot reach the API server") and err.count("\n") == 1

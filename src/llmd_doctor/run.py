@@ -12,6 +12,7 @@ from typing import Any
 
 from llmd_doctor.engine import needed_access, needed_kinds, needed_logs, run_checks
 from llmd_doctor.model import CheckSpec
+from llmd_doctor.probes import ProbeOptions
 from llmd_doctor.registry import load_specs, select
 from llmd_doctor.report import Report
 from llmd_doctor.snapshot import Snapshot
@@ -34,6 +35,8 @@ class RunOptions:
     checks_dirs: list[str] = field(default_factory=list)
     check_options: dict[str, Any] = field(default_factory=dict)
     progress: Any = None  # Callable[[str], None]
+    # The end-to-end probe (live clusters only): None = do not probe (the CLI's --no-probe).
+    probe: ProbeOptions | None = None
 
 
 def choose_specs(opts: RunOptions) -> list[CheckSpec]:
@@ -75,11 +78,30 @@ def build_snapshot(opts: RunOptions, specs: list[CheckSpec]) -> Snapshot:
         raise UsageError(str(e)) from e
 
 
+def run_probe_stage(opts: RunOptions, specs: list[CheckSpec], snapshot: Snapshot) -> None:
+    """Probe the gateway and put the records in the snapshot (live, probe enabled, an e2e check chosen).
+
+    Bundles are never probed: their e2e checks read the recorded `probes/*.json`.
+    """
+    wanted = {s.id for s in specs if s.id.startswith("e2e.")}
+    if opts.probe is None or snapshot.source.kind != "live" or not wanted:
+        return
+    from llmd_doctor.probes import run_probes
+
+    if opts.progress is not None:
+        opts.progress("probing the gateway (chat completion)")
+    try:
+        snapshot.probes.update(run_probes(snapshot, opts.probe, routing="e2e.routing" in wanted))
+    except Exception as e:  # a bug in the probe must not take the run down; the e2e checks report it
+        snapshot.probes.update({n: {"crashed": f"{type(e).__name__}: {e}"} for n in ("e2e", "models", "routing")})
+
+
 def diagnose(opts: RunOptions) -> Report:
     started = time.perf_counter()
     started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     specs = choose_specs(opts)
     snapshot = build_snapshot(opts, specs)
+    run_probe_stage(opts, specs, snapshot)
     results = run_checks(specs, snapshot, opts.check_options)
     return Report(
         source=snapshot.source,

@@ -1,0 +1,295 @@
+"""Where to send the probe, and which model to ask for, read from the snapshot (pure, no I/O).
+
+The URL: `--gateway-url`, else the Gateway that routes to an InferencePool — its
+`status.addresses[0]` and its HTTP listener's port. The model: `--model`, else the InferenceModel
+`spec.modelName` of a pool behind that Gateway, else the model servers' arguments
+(`--served-model-name`, `vllm serve <model>`, `--model`); the probe falls back to the first id
+of `GET /v1/models`. The helpers that walk Gateway -> HTTPRoute -> InferencePool -> pods are
+shared with checks/e2e.py.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import shlex
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from llmd_doctor.checks import _k8s as k
+from llmd_doctor.checks import _llmd
+from llmd_doctor.kinds import X_INFERENCE
+
+if TYPE_CHECKING:
+    from llmd_doctor.probes import ProbeOptions
+    from llmd_doctor.snapshot import Snapshot
+
+Obj = dict[str, Any]
+GATEWAY = "Gateway.gateway.networking.k8s.io"
+INFERENCE_MODEL = f"InferenceModel.{X_INFERENCE}"
+GATEWAY_NAME_LABELS = ("gateway.networking.k8s.io/gateway-name", "istio.io/gateway-name")
+# Suffixes of names that only resolve inside a cluster.
+INTERNAL_SUFFIXES = (".svc", ".svc.cluster.local", ".cluster.local", ".local", ".internal")
+LOCAL_PORT = 8000
+
+
+@dataclass
+class Target:
+    """Where the probe goes. `base_url` None = nowhere (`not_found` says why)."""
+
+    base_url: str | None = None
+    source: str = "gateway"  # "flag" (--gateway-url) | "gateway" (from the Gateway's status)
+    gateway: str | None = None  # Gateway/ns/name
+    listener: str | None = None
+    address: str | None = None
+    port: int | None = None
+    internal: bool = False  # the address only makes sense inside the cluster (or a private network)
+    service: str | None = None  # ns/name of the Service in front of the gateway's proxy
+    service_port: int | None = None
+    model: str | None = None
+    model_source: str | None = None
+    not_found: str | None = None
+    others: list[str] = field(default_factory=list)  # other Gateways that could have been chosen
+
+    @property
+    def port_forward(self) -> str | None:
+        """`kubectl port-forward -n <ns> svc/<gateway-service> 8000:80`, when the Service is known."""
+        if not self.service:
+            return None
+        ns, name = self.service.split("/", 1)
+        return f"kubectl port-forward -n {ns} svc/{name} {LOCAL_PORT}:{self.service_port or self.port or 80}"
+
+    @property
+    def local_url(self) -> str:
+        scheme = "https" if self.base_url and self.base_url.startswith("https:") else "http"
+        return f"{scheme}://localhost:{LOCAL_PORT}"
+
+    def how_to_reach(self) -> str:
+        """The sentence that tells the user how to probe a gateway this machine cannot reach."""
+        if self.port_forward:
+            return f"to probe it from here, run `{self.port_forward}` and pass --gateway-url {self.local_url}"
+        return "pass --gateway-url with an address this machine can reach (e.g. a kubectl port-forward to the gateway's Service)"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in asdict(self).items() if v not in (None, [], False)}
+        d["source"] = self.source
+        if self.port_forward:
+            d["port_forward"] = self.port_forward
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> Target:
+        d = dict(d or {})
+        d.pop("port_forward", None)
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+# ---- the chain: Gateway -> HTTPRoute -> InferencePool / Service -> pods ------------------------
+
+
+def ref_parts(ref: str | None) -> tuple[str, str] | None:
+    """`Gateway/ns/name` -> (ns, name)."""
+    if not ref:
+        return None
+    parts = ref.split("/")
+    return (parts[1], parts[2]) if len(parts) == 3 else None
+
+
+def routes_of_gateway(snap: Snapshot, gw_ns: str, gw_name: str) -> list[Obj]:
+    """HTTPRoutes whose parentRefs name the Gateway (kind and group default to Gateway API's)."""
+    out = []
+    for r in snap.maybe_list(_llmd.HTTPROUTE) or []:
+        refs = (r.get("spec") or {}).get("parentRefs")
+        for p in refs if isinstance(refs, list) else []:
+            if not isinstance(p, dict) or p.get("kind", "Gateway") != "Gateway":
+                continue
+            if p.get("name") == gw_name and (p.get("namespace") or k.namespace(r)) == gw_ns:
+                out.append(r)
+                break
+    return out
+
+
+def pools_of_routes(snap: Snapshot, routes: list[Obj]) -> list[_llmd.Pool]:
+    """The InferencePools the routes send to (that exist in the snapshot)."""
+    all_pools = _llmd.pools(snap)
+    out: list[_llmd.Pool] = []
+    for r in routes:
+        for b in _llmd.route_backends(r):
+            if b.get("kind") != "InferencePool":
+                continue
+            ns = b.get("namespace") or k.namespace(r)
+            group = b.get("group")
+            for p in all_pools:
+                if p.name == b.get("name") and p.namespace == ns and (not group or group == p.group) and p not in out:
+                    out.append(p)
+    return out
+
+
+def pool_pods(snap: Snapshot, pool: _llmd.Pool) -> list[Obj]:
+    return [p for p in snap.maybe_list("Pod", None) or []
+            if k.namespace(p) == pool.namespace and k.match_labels(pool.selector, k.labels(p))]
+
+
+def _programmed(gw: Obj) -> bool:
+    c = k.condition(gw, "Programmed")
+    return bool(c and c.get("status") == "True")
+
+
+def _address(gw: Obj) -> str | None:
+    for a in (gw.get("status") or {}).get("addresses") or []:
+        if isinstance(a, dict) and a.get("value"):
+            return str(a["value"])
+    return None
+
+
+def _listener(gw: Obj) -> tuple[str, int, str] | None:
+    """(name, port, scheme) of the first HTTP listener, else the first HTTPS one."""
+    listeners = [x for x in (gw.get("spec") or {}).get("listeners") or [] if isinstance(x, dict)]
+    for proto, scheme in (("HTTP", "http"), ("HTTPS", "https")):
+        for x in listeners:
+            port = _port(x.get("port"))
+            if str(x.get("protocol", "")).upper() == proto and port:
+                return str(x.get("name", "")), port, scheme
+    return None
+
+
+def _port(v: Any) -> int | None:
+    return int(v) if isinstance(v, int | str) and str(v).isdigit() and 0 < int(v) < 65536 else None
+
+
+def is_internal(host: str) -> bool:
+    """A cluster-internal name, or a private/link-local address."""
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return host.endswith(INTERNAL_SUFFIXES) or "." not in host
+    return ip.is_private or ip.is_link_local or ip.is_loopback
+
+
+def _gateway_service(snap: Snapshot, gw: Obj, address: str | None, port: int) -> tuple[str | None, int | None]:
+    """The Service in front of the gateway's proxy (Istio/kgateway label it with the Gateway's name)."""
+    ns, name = k.namespace(gw), k.name(gw)
+    services = snap.maybe_list("Service", None) or []
+    svc = next((s for s in services if k.namespace(s) == ns
+                and any(k.labels(s).get(lb) == name for lb in GATEWAY_NAME_LABELS)), None)
+    if svc is None and address and ".svc" in address:
+        host_svc, host_ns = (address.split(".") + [""])[:2]
+        svc = next((s for s in services if k.name(s) == host_svc and k.namespace(s) == host_ns), None)
+        if svc is None:
+            return f"{host_ns}/{host_svc}", port
+    if svc is None:
+        return None, None
+    ports = [p for p in (svc.get("spec") or {}).get("ports") or [] if isinstance(p, dict)]
+    match = next((p for p in ports if p.get("port") == port), None) or next(
+        (p for p in ports if str(p.get("name", "")).startswith("http")), None)
+    return f"{k.namespace(svc)}/{k.name(svc)}", (_port(match.get("port")) if match else None) or port
+
+
+def _url(scheme: str, host: str, port: int) -> str:
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # IPv6
+    default = {"http": 80, "https": 443}[scheme]
+    return f"{scheme}://{host}" + ("" if port == default else f":{port}")
+
+
+def choose_gateway(snap: Snapshot) -> tuple[Obj | None, list[Obj]]:
+    """The Gateway that leads to an InferencePool (then any routed one), Programmed with an address first."""
+    gws = snap.maybe_list(GATEWAY) or []
+
+    def rank(gw: Obj) -> tuple[int, int, int]:
+        routes = routes_of_gateway(snap, k.namespace(gw), k.name(gw))
+        to_pool = any(b.get("kind") == "InferencePool" for r in routes for b in _llmd.route_backends(r))
+        return (2 if to_pool else 1 if routes else 0, int(_programmed(gw)), int(_address(gw) is not None))
+
+    ranked = sorted(gws, key=rank, reverse=True)
+    return (ranked[0] if ranked else None), ranked[1:]
+
+
+# ---- the model -------------------------------------------------------------------------------
+
+
+def served_model_of(container: Obj) -> str | None:
+    """The name a model-server container serves: --served-model-name, else `vllm serve <m>`, else --model."""
+    argv = [str(a) for a in (container.get("command") or []) + (container.get("args") or [])]
+    if any(" " in a for a in argv):  # `sh -c "vllm serve m --port 8000"`
+        argv = [t for a in argv for t in (shlex.split(a) if " " in a else [a])]
+    found: dict[str, str] = {}
+    for i, a in enumerate(argv):
+        for flag in ("--served-model-name", "--model"):
+            if a == flag and i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+                found.setdefault(flag, argv[i + 1])
+            elif a.startswith(flag + "="):
+                found.setdefault(flag, a.split("=", 1)[1])
+        if a == "serve" and i > 0 and argv[i - 1].endswith("vllm") and i + 1 < len(argv) \
+                and not argv[i + 1].startswith("-"):
+            found.setdefault("serve", argv[i + 1])
+    return found.get("--served-model-name") or found.get("serve") or found.get("--model")
+
+
+def model_server_names(snap: Snapshot, pools: list[_llmd.Pool]) -> list[tuple[str, str]]:
+    """(model name, Pod ref) for the model-server pods of the pools (all pods when no pool is known)."""
+    pods = [p for pool in pools for p in pool_pods(snap, pool)] if pools else snap.maybe_list("Pod") or []
+    out: list[tuple[str, str]] = []
+    for pod in pods:
+        for c in k.containers(k.pod_spec(pod)):
+            name = served_model_of(c)
+            if name and not any(n == name for n, _ in out):
+                out.append((name, f"Pod/{k.namespace(pod)}/{k.name(pod)}"))
+    return out
+
+
+def inference_models(snap: Snapshot, pools: list[_llmd.Pool]) -> list[tuple[str, str]]:
+    """(spec.modelName, InferenceModel ref) of the InferenceModels of the pools (all, when no pool)."""
+    out = []
+    for im in snap.maybe_list(INFERENCE_MODEL) or []:
+        spec = im.get("spec") or {}
+        ref = spec.get("poolRef") or {}
+        if pools and not any(p.name == ref.get("name") and p.namespace == k.namespace(im) for p in pools):
+            continue
+        if spec.get("modelName"):
+            out.append((str(spec["modelName"]), f"InferenceModel/{k.namespace(im)}/{k.name(im)}"))
+    return out
+
+
+def discover_model(snap: Snapshot, pools: list[_llmd.Pool]) -> tuple[str | None, str | None]:
+    for name, ref in inference_models(snap, pools) + model_server_names(snap, pools):
+        return name, ref
+    return None, None
+
+
+# ---- the target -----------------------------------------------------------------------------
+
+
+def discover(snap: Snapshot, opts: ProbeOptions) -> Target:
+    gw, others = choose_gateway(snap)
+    routes = routes_of_gateway(snap, k.namespace(gw), k.name(gw)) if gw is not None else []
+    pools = pools_of_routes(snap, routes)
+    t = Target()
+    if opts.model:
+        t.model, t.model_source = opts.model, "--model"
+    else:
+        t.model, t.model_source = discover_model(snap, pools)
+    if gw is not None:
+        t.gateway = f"Gateway/{k.namespace(gw)}/{k.name(gw)}"
+        t.others = [f"Gateway/{k.namespace(o)}/{k.name(o)}" for o in others]
+        lst = _listener(gw)
+        t.address = _address(gw)
+        if lst:
+            t.listener, t.port, scheme = lst
+            t.service, t.service_port = _gateway_service(snap, gw, t.address, t.port)
+            if t.address:
+                t.internal = is_internal(t.address)
+                t.base_url = _url(scheme, t.address, t.port)
+    if opts.gateway_url:
+        t.source, t.base_url = "flag", opts.gateway_url.rstrip("/")
+        t.internal = False
+        t.not_found = None
+        return t
+    if gw is None:
+        t.not_found = "no Gateway found" + ("" if snap.has_collected(GATEWAY) else " (Gateways were not read)") \
+            + "; pass --gateway-url to probe an OpenAI-compatible endpoint"
+    elif t.listener is None:
+        t.not_found = f"{t.gateway} has no HTTP or HTTPS listener; pass --gateway-url"
+    elif t.base_url is None:
+        t.not_found = f"{t.gateway} has no address in status.addresses (not programmed?); {t.how_to_reach()}"
+    return t

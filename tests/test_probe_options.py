@@ -1,0 +1,86 @@
+"""The probe flags: parsed by typer from the Annotated types, mapped into ProbeOptions, validated."""
+
+from __future__ import annotations
+
+import click
+import pytest
+import typer
+
+from llmd_doctor.cli.probe_options import (
+    ApiKeyEnvOpt,
+    GatewayUrlOpt,
+    ModelOpt,
+    PrefixProbeOpt,
+    ProbeConnectTimeoutOpt,
+    ProbeOpt,
+    ProbeTimeoutOpt,
+    probe_options,
+)
+from llmd_doctor.probes import ProbeOptions
+
+seen: list[ProbeOptions | None] = []
+app = typer.Typer()
+
+
+@app.command()
+def cmd(probe: ProbeOpt = True, gateway_url: GatewayUrlOpt = None, model: ModelOpt = None,
+        api_key_env: ApiKeyEnvOpt = None, probe_timeout: ProbeTimeoutOpt = "30s",
+        probe_connect_timeout: ProbeConnectTimeoutOpt = "5s", prefix_probe: PrefixProbeOpt = 5) -> None:
+    seen.append(probe_options(probe, gateway_url, model, api_key_env, probe_timeout, probe_connect_timeout,
+                              prefix_probe))
+
+
+def invoke(*argv: str) -> tuple[int, ProbeOptions | None, str]:
+    """Like llmd_doctor.cli.main: click's usage errors become a message and exit code 2."""
+    seen.clear()
+    try:
+        typer.main.get_command(app).main(args=list(argv), standalone_mode=False)
+    except click.UsageError as e:
+        return 2, None, e.format_message()
+    return 0, (seen[0] if seen else None), ""
+
+
+def test_defaults_probe_with_bounded_timeouts() -> None:
+    code, o, _ = invoke()
+    assert code == 0 and o is not None
+    assert (o.gateway_url, o.model, o.api_key_env) == (None, None, None)
+    assert (o.connect_timeout, o.read_timeout, o.total_timeout, o.prefix_requests) == (5.0, 30.0, 30.0, 5)
+
+
+def test_no_probe_is_none() -> None:
+    code, o, _ = invoke("--no-probe")
+    assert code == 0 and o is None and seen == [None]
+
+
+def test_flags_map_into_probe_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MY_KEY", "sk-123")
+    code, o, _ = invoke("--gateway-url", "http://localhost:8000/", "--model", "m", "--api-key-env", "MY_KEY",
+                        "--probe-timeout", "1m", "--probe-connect-timeout", "2s", "--prefix-probe", "0")
+    assert code == 0
+    assert (o.gateway_url, o.model, o.api_key_env) == ("http://localhost:8000", "m", "MY_KEY")
+    assert (o.connect_timeout, o.total_timeout, o.prefix_requests) == (2.0, 60.0, 0)
+    assert "sk-123" not in repr(o)  # only the variable's name is kept
+
+
+def test_the_connect_timeout_never_exceeds_the_total() -> None:
+    _, o, _ = invoke("--probe-timeout", "1s", "--probe-connect-timeout", "10s")
+    assert o.connect_timeout == 1.0
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["--gateway-url", "localhost:8000"], "is not an http:// or https:// URL"),
+    (["--gateway-url", "http://u:secret@gw:8000"], "must not carry credentials"),
+    (["--api-key-env", "NOT_SET_ANYWHERE_42"], "environment variable NOT_SET_ANYWHERE_42 is not set"),
+    (["--api-key-env", "bad name"], "is not an environment variable name"),
+    (["--probe-timeout", "soon"], "is not a duration"),
+    (["--prefix-probe", "21"], "21"),
+])
+def test_bad_values_are_usage_errors(argv: list[str], expected: str) -> None:
+    code, o, out = invoke(*argv)
+    assert code == 2 and o is None and expected in out
+
+
+def test_bad_values_raise_click_errors_for_the_entry_point() -> None:
+    with pytest.raises(click.BadParameter) as exc:
+        probe_options(True, "ftp://x", None, None, "30s", "5s", 5)
+    assert exc.value.format_message() == "Invalid value for --gateway-url: 'ftp://x' is not an http:// or https:// URL"
