@@ -97,3 +97,58 @@ def test_expectations_check_compares_replicas_and_images() -> None:
     assert status == "fail" and "v0.2.1" in message and "v0.3.0 expected" in message
     assert result.status.value == "fail"
     assert sc.run("config.expectations")["config.expectations"].status.value == "skip"
+
+
+SEED = str(Path(__file__).resolve().parents[1] / "examples" / "seed-rosa-epp-segfault")
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from llmd_doctor.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return int(exc.value.code or 0), out, err
+
+
+def test_cli_applies_the_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    (tmp_path / ".llmd-doctor.yaml").write_text(
+        "suppress:\n"
+        "  - {check: 'epp.*', reason: EPP crash tracked in JIRA-123, expires: 2999-01-01}\n"
+        "  - {check: httproute.backends, reason: routed to decode on purpose}\n"
+        "  - {check: 'inferencepool.*', reason: pool unused until the EPP is fixed}\n"
+        "  - {check: compat.versions, reason: old, expires: 2001-01-01}\n"
+        "expect:\n  replicas: {Deployment/llm-d/ms-llm-d-modelservice-decode: 3}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _cli(capsys, "check", "--bundle", SEED, "-o", "json")
+    doc = json.loads(out)
+    checks = {c["id"]: c for c in doc["checks"]}
+    assert checks["epp.logs"]["status"] == "fail"  # still visible, with its cause
+    assert checks["epp.logs"]["suppressed"].endswith("EPP crash tracked in JIRA-123")
+    assert checks["config.expectations"]["status"] == "pass"
+    assert doc["summary"]["suppressed"] >= 3
+    assert any("suppression expired on 2001-01-01" in w for w in doc["warnings"])
+    # Every problem is muted, so the gate passes and the verdict is healthy.
+    assert code == 0, [c["id"] for c in doc["checks"] if c["status"] in ("fail", "warn") and not c["suppressed"]]
+    assert doc["summary"]["verdict"] == "healthy"
+    # The text output shows the muted result with its reason.
+    _, text, _ = _cli(capsys, "check", "--bundle", SEED)
+    assert "[suppressed: epp.* until 2999-01-01: EPP crash tracked in JIRA-123]" in text
+
+
+def test_cli_config_flag_and_invalid_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("failOn: maybe\n")
+    code, out, err = _cli(capsys, "check", "--bundle", SEED, "--config", str(bad))
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "failOn must be warn, fail or never" in err
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("failOn: never\nonly: ['epp.*']\n")
+    code, out, _ = _cli(capsys, "check", "--bundle", SEED, "--config", str(strict), "-o", "json")
+    assert code == 0
+    assert {c["id"] for c in __import__("json").loads(out)["checks"]} <= {"epp.deployment", "epp.logs", "epp.config",
+                                                                         "cluster.access"}

@@ -37,6 +37,8 @@ class RunOptions:
     progress: Any = None  # Callable[[str], None]
     # The end-to-end probe (live clusters only): None = do not probe (the CLI's --no-probe).
     probe: ProbeOptions | None = None
+    # Config-file suppressions (llmd_doctor.config.Suppression), applied to the results.
+    suppress: list[Any] = field(default_factory=list)
 
 
 def choose_specs(opts: RunOptions) -> list[CheckSpec]:
@@ -103,11 +105,16 @@ def diagnose(opts: RunOptions) -> Report:
     snapshot = build_snapshot(opts, specs)
     run_probe_stage(opts, specs, snapshot)
     results = run_checks(specs, snapshot, opts.check_options)
+    warnings = list(snapshot.warnings)
+    if opts.suppress:
+        from llmd_doctor.config import apply_suppressions
+
+        warnings += apply_suppressions(results, opts.suppress)
     return Report(
         source=snapshot.source,
         started_at=started_at,
         duration_s=time.perf_counter() - started,
         results=results,
-        warnings=list(snapshot.warnings),
+        warnings=warnings,
         probes=dict(snapshot.probes),
     )

@@ -19,6 +19,7 @@ from llmd_doctor import __version__
 from llmd_doctor.model import ExitCode
 
 if TYPE_CHECKING:
+    from llmd_doctor.config import Config
     from llmd_doctor.report import Report
     from llmd_doctor.run import RunOptions
 
@@ -136,23 +137,47 @@ class Spinner:
             self._status = None
 
 
+DEFAULT_TIMEOUT = "10s"
+ConfigOpt = Annotated[str | None, typer.Option(
+    "--config", metavar="FILE", help="Config file (default: .llmd-doctor.yaml in the working directory, if any).")]
+
+
+def load_config(path: str | None) -> Config:
+    from llmd_doctor.config import ConfigError, load
+    from llmd_doctor.run import UsageError
+
+    try:
+        return load(path)
+    except ConfigError as e:
+        raise UsageError(str(e)) from e
+
+
 def run_options(bundle, kubeconfig, context, namespace, request_timeout, chunk_size, only, skip, checks_dir,  # noqa: ANN001
-                 quiet_progress=False):  # noqa: ANN001
+                 quiet_progress=False, config: Config | None = None):  # noqa: ANN001
+    """RunOptions from the flags; the config file fills what the flags leave unset."""
+    from llmd_doctor.config import Config
     from llmd_doctor.run import RunOptions
 
+    cfg = config or Config()
     progress = Spinner() if not bundle and not quiet_progress and sys.stderr.isatty() else None
-    return RunOptions(
+    if request_timeout == DEFAULT_TIMEOUT and cfg.request_timeout:
+        request_timeout = cfg.request_timeout
+    opts = RunOptions(
         bundle=bundle,
-        kubeconfig=kubeconfig,
-        context=context,
-        namespaces=_split(namespace),
+        kubeconfig=kubeconfig or cfg.kubeconfig,
+        context=context or cfg.context,
+        namespaces=_split(namespace) or list(cfg.namespaces),
         request_timeout=parse_duration(request_timeout),
         chunk_size=chunk_size,
-        only=_split(only),
-        skip=_split(skip),
+        only=_split(only) or list(cfg.only),
+        skip=_split(skip) or list(cfg.skip),
         checks_dirs=list(checks_dir or []),
         progress=progress,
+        suppress=list(cfg.suppress),
     )
+    if cfg.expect:
+        opts.check_options["expect"] = cfg.expect
+    return opts
 
 
 def diagnose(opts: RunOptions) -> Report:

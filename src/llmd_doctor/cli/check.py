@@ -11,11 +11,11 @@ from llmd_doctor.cli.app import (
     BundleOpt,
     ChecksDirOpt,
     ChunkOpt,
+    ConfigOpt,
     ContextOpt,
     ExitZeroOpt,
     FailOn,
     FailOnErrorOpt,
-    FailOnOpt,
     IntervalOpt,
     JunitOpt,
     KubeconfigOpt,
@@ -28,6 +28,7 @@ from llmd_doctor.cli.app import (
     app,
     diagnose_until,
     final_code,
+    load_config,
     run_options,
     use_color,
     write_side_outputs,
@@ -56,7 +57,8 @@ def check(
     only: OnlyOpt = None,
     skip: SkipOpt = None,
     checks_dir: ChecksDirOpt = None,
-    fail_on: FailOnOpt = FailOn.fail,
+    fail_on: Annotated[FailOn | None, typer.Option(
+        "--fail-on", help="Exit 1 when a result is at or above this level (default: fail, or the config's failOn).")] = None,
     fail_on_error: FailOnErrorOpt = False,
     exit_zero: ExitZeroOpt = False,
     junit: JunitOpt = None,
@@ -70,12 +72,16 @@ def check(
     probe_connect_timeout: ProbeConnectTimeoutOpt = "5s",
     prefix_probe: PrefixProbeOpt = 5,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List passing and skipped checks too.")] = False,
+    config: ConfigOpt = None,
 ) -> None:
     """Run the checks against a live cluster (kubeconfig) or a bundle, and print the results."""
-    opts = run_options(bundle, kubeconfig, context, namespace, request_timeout, chunk_size, only, skip, checks_dir)
-    opts.probe = probe_options(probe, gateway_url, model, api_key_env, probe_timeout, probe_connect_timeout,
-                               prefix_probe)
-    report, waited = diagnose_until(opts, wait, interval, fail_on.value, fail_on_error)
+    cfg = load_config(config)
+    level = fail_on.value if fail_on else (cfg.fail_on or "fail")
+    opts = run_options(bundle, kubeconfig, context, namespace, request_timeout, chunk_size, only, skip, checks_dir,
+                       config=cfg)
+    opts.probe = probe_options(probe, gateway_url or cfg.gateway_url, model or cfg.model, api_key_env,
+                               probe_timeout, probe_connect_timeout, prefix_probe)
+    report, waited = diagnose_until(opts, wait, interval, level, fail_on_error)
     if output == Output.json:
         from llmd_doctor.renderers.json import render_json
 
@@ -92,5 +98,5 @@ def check(
             Console(highlight=False, soft_wrap=True).print(text, end="")
         else:
             sys.stdout.write(text)
-    write_side_outputs(report, junit, fail_on.value)
-    raise typer.Exit(int(final_code(report, waited, fail_on.value, fail_on_error, exit_zero)))
+    write_side_outputs(report, junit, level)
+    raise typer.Exit(int(final_code(report, waited, level, fail_on_error, exit_zero)))

@@ -14,6 +14,7 @@ from llmd_doctor.cli.app import (
     BundleOpt,
     ChecksDirOpt,
     ChunkOpt,
+    ConfigOpt,
     ContextOpt,
     ExitZeroOpt,
     FailOn,
@@ -30,6 +31,7 @@ from llmd_doctor.cli.app import (
     app,
     diagnose_until,
     final_code,
+    load_config,
     note,
     run_options,
     write_file,
@@ -104,16 +106,20 @@ def report(
     probe_timeout: ProbeTimeoutOpt = "30s",
     probe_connect_timeout: ProbeConnectTimeoutOpt = "5s",
     prefix_probe: PrefixProbeOpt = 5,
+    config: ConfigOpt = None,
 ) -> None:
     """Write the status report: what works, what is broken and why, what is lost, the next steps."""
     from llmd_doctor.run import UsageError
 
     if template and fmt not in (ReportFormat.markdown, ReportFormat.html):
         raise UsageError(f"--template applies to --format markdown or html, not {fmt.value}")
-    level = fail_on.value if fail_on else "fail"
-    opts = run_options(bundle, kubeconfig, context, namespace, request_timeout, chunk_size, only, skip, checks_dir)
-    opts.probe = probe_options(probe, gateway_url, model, api_key_env, probe_timeout, probe_connect_timeout,
-                               prefix_probe)
+    cfg = load_config(config)
+    gate = fail_on.value if fail_on else cfg.fail_on
+    level = gate or "fail"
+    opts = run_options(bundle, kubeconfig, context, namespace, request_timeout, chunk_size, only, skip, checks_dir,
+                       config=cfg)
+    opts.probe = probe_options(probe, gateway_url or cfg.gateway_url, model or cfg.model, api_key_env,
+                               probe_timeout, probe_connect_timeout, prefix_probe)
     rep, waited = diagnose_until(opts, wait, interval, level, fail_on_error)
     text = render(rep, fmt, template, level)
     if output_file and output_file != "-":
@@ -122,5 +128,4 @@ def report(
     else:
         sys.stdout.write(text)
     write_side_outputs(rep, junit, level)
-    gate = fail_on.value if fail_on else None
     raise typer.Exit(int(final_code(rep, waited, gate, fail_on_error, exit_zero)))
