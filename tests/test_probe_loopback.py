@@ -281,3 +281,28 @@ def test_a_crashing_probe_is_an_error_of_the_checks_not_of_the_run(fake_cluster:
     report = diagnose(RunOptions(kubeconfig=fake_cluster, only=["e2e.*"], probe=ProbeOptions()))
     r = {x.id: x for x in report.results}["e2e.chat-completion"]
     assert r.status == "error" and "the probe crashed: ValueError: bug in the probe" in r.message
+
+
+def test_collect_records_the_probe_and_an_offline_report_replays_it(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import tarfile
+
+    from fakeapi import FakeApiServer
+
+    from llmd_doctor.cli import main
+
+    routes = {("GET", "/v1/models"): models, ("POST", "/v1/chat/completions"): openai}
+    archive = tmp_path / "bundle.tar.gz"
+    with FakeApiServer(EXAMPLES / "healthy") as srv, Gateway(routes) as gw:
+        with pytest.raises(SystemExit) as exc:
+            main(["collect", "--kubeconfig", srv.kubeconfig(tmp_path / "k"), "-o", str(archive),
+                  "--probe", "--gateway-url", gw.url])
+        assert exc.value.code in (0, None)
+    with tarfile.open(archive) as tf:
+        names = tf.getnames()
+    assert any(n.endswith("probes/e2e.json") for n in names)
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["report", "--bundle", str(archive), "--format", "markdown"])
+    md = capsys.readouterr().out
+    assert "2 + 2 = 4." in md and "/v1/chat/completions" in md

@@ -61,6 +61,8 @@ class CollectOptions:
     checks_dirs: list[str] = field(default_factory=list)
     # Progress: (phase "list" | "logs" | "write", done, total).
     tick: Tick | None = None
+    # The end-to-end probe (llmd_doctor.probes.ProbeOptions); None = record no probe.
+    probe: Any = None
 
 
 @dataclass
@@ -213,6 +215,12 @@ def bundle_files(
             objects[key] += len(items)
     if reviews := _access_reviews(snap):
         files.append(("access/subjectaccessreviews.yaml", _dump(_as_list(reviews))))
+    if snap.probes:
+        from llmd_doctor.probes.record import dump as dump_probe
+
+        for name, rec in sorted(snap.probes.items()):
+            text = dump_probe(rec)  # the probe already scrubs its API key; redact the rest like logs
+            files.append((f"probes/{name}.json", (redact_text(text, counts, "probes") if redact else text).encode()))
     files.sort()
 
     log_bytes = 0
@@ -338,6 +346,10 @@ def collect(opts: CollectOptions) -> CollectSummary:
         snap = load_live(kinds, logs_for, live, access_for=lambda s: needed_access(specs, s))
     except LiveSourceError as e:
         raise UsageError(str(e)) from e
+    if opts.probe is not None:
+        from llmd_doctor.run import RunOptions, run_probe_stage
+
+        run_probe_stage(RunOptions(probe=opts.probe), specs, snap)
     files, summary = bundle_files(snap, kinds, requested, redact=opts.redact,
                                   collected_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
     try:

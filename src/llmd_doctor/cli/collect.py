@@ -17,6 +17,7 @@ from llmd_doctor.cli.app import (
     app,
     parse_duration,
 )
+from llmd_doctor.cli.probe_options import ApiKeyEnvOpt, GatewayUrlOpt, ModelOpt, probe_options
 
 _PHASES = {"list": "listing objects", "logs": "reading logs", "write": "writing archive"}
 
@@ -60,6 +61,11 @@ def collect(
     max_log_bytes: Annotated[int, typer.Option(
         "--max-log-bytes", min=1024, help="Byte cap per container log.")] = 1024 * 1024,
     checks_dir: ChecksDirOpt = None,
+    probe: Annotated[bool, typer.Option(
+        "--probe/--no-probe", help="Also send the end-to-end chat completion and record it in probes/.")] = False,
+    gateway_url: GatewayUrlOpt = None,
+    model: ModelOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
 ) -> None:
     """Collect a redacted support bundle: the objects and logs the checks read, CRDs, nodes, events."""
     from llmd_doctor.collect import CollectOptions, collect, format_summary
@@ -72,6 +78,7 @@ def collect(
         namespaces=[p.strip() for v in namespace or [] for p in v.split(",") if p.strip()],
         request_timeout=parse_duration(request_timeout), chunk_size=chunk_size, redact=not no_redact,
         tail_lines=tail, log_limit_bytes=max_log_bytes, checks_dirs=list(checks_dir or []),
+        probe=probe_options(probe, gateway_url, model, api_key_env, "30s", "5s", 5),
     )
     if sys.stderr.isatty():
         with _Bar() as bar:
