@@ -21,7 +21,7 @@ from kubernetes.client.rest import ApiException
 
 from llmd_doctor.sources.bundle import BundleData, read_bundle
 
-CRD = Path("/work/shared/upstream/gie-v0.5.1/config__crd__bases__inference.networking.x-k8s.io_inferencepools.yaml")
+CRD = Path(__file__).resolve().parent / "upstream" / "gie-v0.5.1" / "config__crd__bases__inference.networking.x-k8s.io_inferencepools.yaml"
 NS = "llm-d"
 EPP_POD = "ms-llm-d-epp-7d9f8c6b5-x2x4q"
 DECODE_POD = "ms-llm-d-decode-0"
