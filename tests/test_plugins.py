@@ -51,3 +51,12 @@ def test_entry_point_discovery(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "llmd_doctor", "list-checks"], capture_output=True, text=True,
                          env=env, check=True).stdout
     assert "example.model-label" in out
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html", "json", "junit"])
+def test_plugin_result_shows_in_every_report_format(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["report", "--bundle", HEALTHY, "--checks-dir", str(PLUGIN / "llmd_doctor_example_plugin"),
+              "--format", fmt])
+    out = capsys.readouterr().out
+    assert "example.model-label" in out or "Model servers carry a model label" in out
