@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 Obj = dict[str, Any]
+T = TypeVar("T")
+
+
+def per_snapshot(fn: Callable[..., T]) -> Callable[..., T]:
+    """Compute a derived view of the snapshot once per run (checks are pure, the snapshot does not
+    change while they run). Extra arguments must be hashable. Exceptions are not cached."""
+    key_base = f"{fn.__module__}.{fn.__qualname__}"
+
+    @functools.wraps(fn)
+    def wrapper(snap: Any, *args: Any) -> T:
+        key = (key_base, args)
+        try:
+            return snap.memo[key]
+        except KeyError:
+            value = fn(snap, *args)
+            snap.memo[key] = value
+            return value
+
+    return wrapper
 
 
 def meta(o: Obj) -> Obj:
@@ -21,7 +42,10 @@ def namespace(o: Obj) -> str:
 
 
 def labels(o: Obj) -> dict[str, str]:
-    return {str(k): str(v) for k, v in (meta(o).get("labels") or {}).items()}
+    raw = meta(o).get("labels") or {}
+    if all(type(v) is str for v in raw.values()):
+        return raw  # the API's shape: no copy (callers never mutate it)
+    return {str(k): str(v) for k, v in raw.items()}  # hand-written YAML (`true` unquoted)
 
 
 def condition(o: Obj, ctype: str, conditions: list[Obj] | None = None) -> Obj | None:
@@ -103,9 +127,13 @@ def image_tag(image: str) -> str | None:
 
 def parse_args(argv: list[str]) -> dict[str, str]:
     """Go flag / pflag arguments -> {flag name: value} (`-poolName x`, `--pool-name=x`, `--v 4`)."""
+    return dict(_parse_args(tuple(str(a) for a in argv)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_args(argv: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     flags: dict[str, str] = {}
     i = 0
-    argv = [str(a) for a in argv]
     while i < len(argv):
         a = argv[i]
         if a.startswith("-") and len(a) > 1:
@@ -119,7 +147,7 @@ def parse_args(argv: list[str]) -> dict[str, str]:
             else:
                 flags[key] = "true"
         i += 1
-    return flags
+    return tuple(flags.items())
 
 
 # ---- pod health ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import yaml
 @cache
 def load(name: str) -> Any:
     text = resources.files("llmd_doctor.checks").joinpath("knowledge", f"{name}.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ def pool_from(obj: dict[str, Any]) -> Pool:
     )
 
 
+@k.per_snapshot
 def pools(snap: Snapshot) -> list[Pool]:
     """Every InferencePool of both groups the snapshot could read (unknown groups are left out)."""
     out: list[Pool] = []
@@ -154,6 +155,7 @@ def _epp_container(deployment: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+@k.per_snapshot
 def epps(snap: Snapshot) -> list[Epp]:
     """Endpoint-picker Deployments: known EPP images, or containers started with a pool flag."""
     out = []
@@ -196,5 +198,23 @@ def backend_is_pool(ref: dict[str, Any], route: dict[str, Any], pool: Pool) -> b
     )
 
 
+@k.per_snapshot
+def pool_refs(snap: Snapshot) -> dict[tuple[str, str], list[dict[str, Any]]] | None:
+    """HTTPRoutes by the (namespace, name) of every InferencePool they reference, in either group
+    (None when routes were not collected). Built once: clusters have hundreds of pools and routes."""
+    routes = snap.maybe_list(HTTPROUTE)
+    if routes is None:
+        return None
+    index: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in routes:
+        for b in route_backends(r):
+            if b.get("kind") == "InferencePool" and b.get("name"):
+                key = (str(b.get("namespace") or k.namespace(r)), str(b["name"]))
+                if r not in index.setdefault(key, []):
+                    index[key].append(r)
+    return index
+
+
 def routes_to_pool(snap: Snapshot, pool: Pool) -> list[dict[str, Any]]:
-    return [r for r in snap.maybe_list(HTTPROUTE) or [] if any(backend_is_pool(b, r, pool) for b in route_backends(r))]
+    candidates = (pool_refs(snap) or {}).get((pool.namespace, pool.name), [])
+    return [r for r in candidates if any(backend_is_pool(b, r, pool) for b in route_backends(r))]

@@ -87,6 +87,9 @@ class Rbac:
     def __post_init__(self) -> None:
         self._role_rules = {(k.namespace(r), k.name(r)): _rules(r) for r in self.roles}
         self._cluster_rules = aggregate(self.cluster_roles)
+        self._bindings_by_ns: dict[str, list[Obj]] = {}
+        for b in self.role_bindings:
+            self._bindings_by_ns.setdefault(k.namespace(b), []).append(b)
 
     # ---- questions ------------------------------------------------------------------------
 
@@ -123,9 +126,9 @@ class Rbac:
                 yield rules, Grant(f"ClusterRoleBinding/{k.name(b)}", f"ClusterRole/{ref.get('name')}")
         if namespace is None:  # RoleBindings never grant cluster-wide requests
             return
-        for b in self.role_bindings:
+        for b in self._bindings_by_ns.get(namespace, []):
             bns = k.namespace(b)
-            if bns != namespace or not _binds(b, subject, bns):
+            if not _binds(b, subject, bns):
                 continue
             ref = b.get("roleRef") or {}
             if ref.get("kind") == "ClusterRole":

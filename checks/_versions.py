@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,8 @@ def compat() -> dict[str, Any]:
     return data
 
 
+@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=1024)  # hundreds of EPPs run a handful of images
 def epp_facts(image: str) -> dict[str, Any] | None:
     """The compat entry for an EPP image (None when the image or its tag is unknown)."""
     from . import _k8s

@@ -183,15 +183,19 @@ def _route_findings(snap: Snapshot, epps: list[_llmd.Epp], impls: dict[str, Gate
         notes.append("no HTTPRoute sends to an InferencePool (gateway ↔ pool group not checked)")
         return
     pools_per_gateway: dict[str, set[tuple[str, str, str]]] = {}
+    # Each EPP's target pool, computed once: (name, namespace) -> [(epp, group, how, facts)].
+    targets: dict[tuple[str | None, str], list[tuple[Any, str, str, Any]]] = {}
+    for epp in epps:
+        facts = _versions.epp_facts(epp.image)
+        name, ns, _, egroup, how = pool_target(epp, facts)
+        targets.setdefault((name, ns), []).append((epp, egroup, how, facts))
     for route in routes:
         rref = obj_ref(route)
         parents = _route_parents(snap, route)
         for bgroup, bns, bname in _pool_refs(route):
             # The EPP that serves this pool must watch the same group.
-            for epp in epps:
-                facts = _versions.epp_facts(epp.image)
-                name, ns, _, egroup, how = pool_target(epp, facts)
-                if name == bname and ns == bns and egroup != bgroup:
+            for epp, egroup, how, facts in targets.get((bname, bns), []):
+                if egroup != bgroup:
                     # A group read off an unknown version is a guess: say so, never fail on it.
                     sure = facts is not None or how == "--pool-group"
                     yield Finding(Status.FAIL if sure else Status.WARN, f"{rref} sends to InferencePool {bns}/{bname} in group {bgroup}, but "

@@ -7,6 +7,8 @@ exit with "flag provided but not defined").
 
 from __future__ import annotations
 
+import copy
+import functools
 import posixpath
 import re
 from collections.abc import Iterator
@@ -198,11 +200,29 @@ def _config_source(snap: Snapshot, epp: _llmd.Epp, path: str) -> tuple[list[Find
     return [], str(data.get(key) or ""), where
 
 
+@k.per_snapshot
+def _servers_by_namespace(snap: Snapshot) -> dict[str, list[Obj]]:
+    out: dict[str, list[Obj]] = {}
+    for p in model_server_pods(snap):
+        out.setdefault(k.namespace(p), []).append(p)
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_yaml_cached(text: str) -> Any:
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _parse_yaml(text: str) -> Any:
+    """EPPs of one chart share their config text: parse each distinct text once (a fresh copy each time)."""
+    return copy.deepcopy(_parse_yaml_cached(text))
+
+
 def _config_findings(epp: _llmd.Epp, facts: dict[str, Any] | None, text: str, where: str) -> tuple[list[Finding], str]:
     """Check an EndpointPickerConfig: it parses, one profile handler, refs resolve, plugin types known."""
     ref = epp.ref
     try:
-        doc = yaml.safe_load(text)
+        doc = _parse_yaml(text)
     except yaml.YAMLError as e:
         first = str(e).strip().splitlines()[0]
         return [Finding(Status.FAIL, f"{ref}: the plugins config {where} is not valid YAML ({first}); the EPP exits "
@@ -307,7 +327,8 @@ def _metric_findings(snap: Snapshot, epp: _llmd.Epp, facts: dict[str, Any] | Non
     except DataUnavailable:
         return []
     if pool is not None:
-        pods = [p for p in pods if k.namespace(p) == pool.namespace and k.match_labels(pool.selector, k.labels(p))]
+        pods = [p for p in _servers_by_namespace(snap).get(pool.namespace, [])
+                if k.match_labels(pool.selector, k.labels(p))]
     versions: dict[str, str] = {}
     for p in pods:
         image = str((server_container(p) or {}).get("image", ""))

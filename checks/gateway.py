@@ -117,6 +117,7 @@ def _image_name(image: str) -> str:
     return image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
 
 
+@k.per_snapshot
 def istiods(snap: Snapshot) -> list[Istiod]:
     """istiod Deployments in any namespace read: label app=istiod or name istiod[-<rev>]."""
     out = []
@@ -256,10 +257,14 @@ def parent_refs(route: Obj) -> list[tuple[str, str]]:
     return out
 
 
+@k.per_snapshot
+def _gateways_by_ref(snap: Snapshot) -> dict[tuple[str, str], Obj]:
+    return {(k.namespace(g), k.name(g)): g for g in snap.maybe_list(GATEWAY_KEY) or []}
+
+
 def parent_gateways(snap: Snapshot, route: Obj) -> list[Obj]:
-    gws = snap.maybe_list(GATEWAY_KEY) or []
-    wanted = set(parent_refs(route))
-    return [g for g in gws if (k.namespace(g), k.name(g)) in wanted]
+    gws = _gateways_by_ref(snap)
+    return [gws[ref] for ref in dict.fromkeys(parent_refs(route)) if ref in gws]
 
 
 def find_pool(all_pools: list[_llmd.Pool], b: Backend) -> _llmd.Pool | None:

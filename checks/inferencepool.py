@@ -83,10 +83,11 @@ def _ref_matches(b: Obj, route: Obj, pool: _llmd.Pool, same_group: bool = True) 
 def routes_of(snap: Snapshot, pool: _llmd.Pool, same_group: bool = True) -> list[Obj] | None:
     """HTTPRoutes with a backendRef to this pool (its group, or with `same_group=False` the other
     group: a reference that resolves to no pool). None when HTTPRoutes were not collected."""
-    routes = snap.maybe_list(_llmd.HTTPROUTE)
-    if routes is None:
+    index = _llmd.pool_refs(snap)
+    if index is None:
         return None
-    return [r for r in routes if any(_ref_matches(b, r, pool, same_group) for b in _llmd.route_backends(r))]
+    return [r for r in index.get((pool.namespace, pool.name), [])
+            if any(_ref_matches(b, r, pool, same_group) for b in _llmd.route_backends(r))]
 
 
 def lost_for_pool(snap: Snapshot, pool: _llmd.Pool, epp_path: bool = True) -> tuple[str, ...]:
@@ -739,8 +740,7 @@ def _vllm_names(c: Obj) -> list[str] | None:
 
 def _pool_models(snap: Snapshot, pool: _llmd.Pool) -> set[str] | None:
     """Names the pool's pods serve; None when any selected pod's vLLM arguments cannot be read."""
-    pods = [p for p in snap.maybe_list("Pod", None) or [] if k.namespace(p) == pool.namespace
-            and k.match_labels(pool.selector, k.labels(p))]
+    pods = [p for p in snap.maybe_list("Pod", pool.namespace) or [] if k.match_labels(pool.selector, k.labels(p))]
     if not pods:
         return None
     names: set[str] = set()

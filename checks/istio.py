@@ -163,9 +163,9 @@ def inference_extension(ctx: CheckContext) -> Iterator[Finding]:
     found = gw.istiods(snap)
     all_pools = _llmd.pools(snap)
     checked = False
+    by_parent = _pool_routes_by_parent(snap)
     for g, impl in _istio_gateways(snap, strict=True):
-        routes = [r for r in snap.list(gw.ROUTE_KEY)
-                  if (k.namespace(g), k.name(g)) in gw.parent_refs(r) and any(b.is_pool for b in gw.backends(r))]
+        routes = by_parent.get((k.namespace(g), k.name(g)), [])
         if not routes:
             continue
         i = gw.istiod_for(g, impl.controller, found)
@@ -262,8 +262,28 @@ def _secure_serving(epp: _llmd.Epp | None) -> tuple[bool, str]:
     return value.strip().lower() in _TRUE, f"{epp.ref} --secure-serving={value}"
 
 
+@k.per_snapshot
+def _rules_by_host_label(snap: Snapshot) -> dict[str, list[Obj]]:
+    out: dict[str, list[Obj]] = {}
+    for d in snap.list(DR_KEY):
+        host = str((d.get("spec") or {}).get("host", ""))
+        out.setdefault(host.split(".", 1)[0], []).append(d)
+    return out
+
+
+@k.per_snapshot
+def _pool_routes_by_parent(snap: Snapshot) -> dict[tuple[str, str], list[Obj]]:
+    """HTTPRoutes that send to an InferencePool, by the (namespace, name) of each parent Gateway."""
+    out: dict[tuple[str, str], list[Obj]] = {}
+    for r in snap.list(gw.ROUTE_KEY):
+        if any(b.is_pool for b in gw.backends(r)):
+            for ref in dict.fromkeys(gw.parent_refs(r)):
+                out.setdefault(ref, []).append(r)
+    return out
+
+
 def _epp_for(pool: _llmd.Pool, epps: list[_llmd.Epp], services: list[Obj]) -> _llmd.Epp | None:
-    svc = next((s for s in services if k.namespace(s) == pool.namespace and k.name(s) == pool.epp_name), None)
+    svc = next((s for s in services if k.name(s) == pool.epp_name and k.namespace(s) == pool.namespace), None)
     sel = ((svc or {}).get("spec") or {}).get("selector") or {}
     for e in epps:
         tmpl = (((e.deployment.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
@@ -325,7 +345,11 @@ def epp_destination_rule(ctx: CheckContext) -> Iterator[Finding]:
         epp = _epp_for(pool, epps, services)
         tls_on, why = _secure_serving(epp)
         port = pool.epp_port or 9002
-        mine = [d for d in rules if _host_matches(str((d.get("spec") or {}).get("host", "")), k.namespace(d), svc, ns)]
+        # A rule's host names the Service by its first label, or is a wildcard: look only at those.
+        by_first = _rules_by_host_label(snap)
+        candidates = by_first.get(svc, []) + by_first.get("*", [])
+        mine = [d for d in candidates
+                if _host_matches(str((d.get("spec") or {}).get("host", "")), k.namespace(d), svc, ns)]
         lost = (*EPP_CAPABILITIES, GATEWAY_ROUTING) if pool.epp_failure_mode != "FailOpen" else EPP_CAPABILITIES
         if not served:
             lost = ()  # nothing routes through the pool yet: a warning about the future

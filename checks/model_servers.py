@@ -7,6 +7,7 @@ grouped by role and owning workload, so a finding reads `3/3 decode pods Ready`.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -105,6 +106,7 @@ def _looks_like_model_server(obj: Obj, labels: dict[str, str], namespace: str, p
     return any(is_model_server_container(c) for c in k.containers(spec, init=False))
 
 
+@k.per_snapshot
 def model_server_pods(snap: Snapshot) -> list[Obj]:
     """Pods that serve a model (raises when pods were not collected)."""
     pods = snap.list("Pod")
@@ -164,6 +166,7 @@ def _owner(pod: Obj, replicasets: dict[tuple[str, str], Obj]) -> tuple[str, str]
     return kind, name
 
 
+@k.per_snapshot
 def groups(snap: Snapshot) -> list[Group]:
     """Model-server pods grouped by (namespace, owner, role), plus model-server Deployments with no pods."""
     pods = model_server_pods(snap)
@@ -621,18 +624,26 @@ def model_servers_gpu(ctx: CheckContext) -> Iterator[Finding]:
         # Which nodes each pod could land on, and why the others are out.
         unplaceable: list[tuple[Obj, list[str]]] = []
         usable: dict[str, Obj] = {}
+        # Pods of one Deployment share their scheduling constraints: judge each distinct set once.
+        judged: dict[tuple[str, int], tuple[bool, list[str]]] = {}
         for p, want in zip(wanting, amounts, strict=True):
-            why = []
-            ok = False
-            for n in having:
-                block = node_blocker(n, p)
-                if block is None and _allocatable(n, res) < want:
-                    block = f"only {_allocatable(n, res)} {res} allocatable"
-                if block is None:
-                    ok = True
-                    usable[k.name(n)] = n
-                else:
-                    why.append(f"Node/{k.name(n)}: {block}")
+            spec = k.pod_spec(p)
+            sig = (json.dumps([spec.get("nodeSelector"), spec.get("tolerations"), spec.get("affinity")],
+                              sort_keys=True, default=str), want)
+            if sig not in judged:
+                why: list[str] = []
+                ok = False
+                for n in having:
+                    block = node_blocker(n, p)
+                    if block is None and _allocatable(n, res) < want:
+                        block = f"only {_allocatable(n, res)} {res} allocatable"
+                    if block is None:
+                        ok = True
+                        usable[k.name(n)] = n
+                    else:
+                        why.append(f"Node/{k.name(n)}: {block}")
+                judged[sig] = (ok, why)
+            ok, why = judged[sig]
             if not ok:
                 unplaceable.append((p, why))
         if unplaceable:

@@ -180,14 +180,20 @@ class _Answers:
         return " and ".join(used) if used else STATIC
 
 
+@k.per_snapshot
+def _rbac_model(snap: Snapshot) -> _rbac.Rbac:
+    objs = {key: snap.list(key) for key in RBAC_KINDS}
+    return _rbac.Rbac(objs[ROLE], objs[CLUSTER_ROLE], objs[ROLE_BINDING], objs[CLUSTER_ROLE_BINDING])
+
+
 def _static_rbac(snap: Snapshot, namespaces: set[str]) -> _rbac.Rbac:
     """The snapshot's RBAC objects; NotCollected (-> skip) when a kind or a namespace is missing."""
-    objs = {key: snap.list(key) for key in RBAC_KINDS}
+    model = _rbac_model(snap)
     if snap.namespaces is not None:
         missing = sorted(n for n in namespaces if n not in snap.namespaces)
         if missing:
             raise NotCollected(f"Roles and RoleBindings of namespace {', '.join(missing)} were not collected")
-    return _rbac.Rbac(objs[ROLE], objs[CLUSTER_ROLE], objs[ROLE_BINDING], objs[CLUSTER_ROLE_BINDING])
+    return model
 
 
 def _answer(snap: Snapshot, subject: _rbac.Subject, wanted: list[Need]) -> _Answers:

@@ -105,6 +105,9 @@ class Snapshot:
     access: dict[AccessQuestion, bool | None] = field(default_factory=dict)
     # How many requests a live source made — for cluster.access and the benchmark.
     requests: int = 0
+    # Derived views the checks share (see `per_snapshot` in checks/_k8s.py); never source data.
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+    _by_ns: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict, repr=False)
 
     # ---- objects -------------------------------------------------------------------------
 
@@ -119,7 +122,13 @@ class Snapshot:
         items = self.objects.get(key, [])
         if namespace is None:
             return list(items)
-        return [o for o in items if (o.get("metadata") or {}).get("namespace") == namespace]
+        index = self._by_ns.get(key)
+        if index is None:  # built once per kind: checks ask per namespace many times
+            index = {}
+            for o in items:
+                index.setdefault((o.get("metadata") or {}).get("namespace") or "", []).append(o)
+            self._by_ns[key] = index
+        return list(index.get(namespace, []))
 
     def maybe_list(self, key: str, namespace: str | None = None) -> list[dict[str, Any]] | None:
         """Like `list`, but None when the source cannot say (for optional evidence)."""
