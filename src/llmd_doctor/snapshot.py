@@ -202,15 +202,31 @@ def served_from_crds(crds: list[dict[str, Any]]) -> dict[str, list[str]]:
     """Served versions per kind key, read from CustomResourceDefinition objects."""
     served: dict[str, list[str]] = {}
     for crd in crds:
-        spec = crd.get("spec") or {}
-        group = spec.get("group")
-        kind = (spec.get("names") or {}).get("kind")
-        if not group or not kind:
+        spec = crd.get("spec") if isinstance(crd.get("spec"), dict) else {}
+        names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
+        group, kind = spec.get("group"), names.get("kind")
+        if not isinstance(group, str) or not isinstance(kind, str) or not group or not kind:
             continue
         versions = [
             v.get("name")
-            for v in spec.get("versions") or []
+            for v in (spec.get("versions") if isinstance(spec.get("versions"), list) else [])
             if isinstance(v, dict) and v.get("served", True) and v.get("name")
         ]
         served.setdefault(kind_key(kind, group), []).extend(versions)
     return served
+
+
+def misshapen(doc: dict[str, Any]) -> str | None:
+    """What no API server would send: a spec/status that is not an object, labels that are not a map,
+    a name that is not a string. Checks may then trust these shapes."""
+    for field_name in ("spec", "status"):
+        if doc.get(field_name) is not None and not isinstance(doc[field_name], dict):
+            return f"a {field_name} that is not an object"
+    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    for field_name in ("labels", "annotations"):
+        if meta.get(field_name) is not None and not isinstance(meta[field_name], dict):
+            return f"metadata.{field_name} that is not a map"
+    for field_name in ("name", "namespace"):
+        if meta.get(field_name) is not None and not isinstance(meta[field_name], str):
+            return f"a metadata.{field_name} that is not a string"
+    return None

@@ -38,6 +38,7 @@ from llmd_doctor.snapshot import (
     NotCollected,
     Snapshot,
     SourceInfo,
+    misshapen,
     served_from_crds,
 )
 
@@ -273,6 +274,8 @@ def _flatten(doc: Any, rel: str, warnings: list[str], listed: set[str] | None = 
     return [doc]
 
 
+
+
 def _log_request(rel: str) -> LogRequest | None:
     """`logs/<ns>/<pod>/<container>[.previous].log` -> LogRequest."""
     parts = rel.split("/")
@@ -377,7 +380,8 @@ def _access_answer(obj: dict[str, Any]) -> tuple[AccessQuestion, bool] | None:
 
 def snapshot_from_bundle_data(data: BundleData, namespaces: list[str] | None = None) -> Snapshot:
     m = data.manifest
-    manifest_ns = m.get("namespaces") if isinstance(m.get("namespaces"), list) else data.namespaces
+    raw_ns = m.get("namespaces")
+    manifest_ns = [n for n in raw_ns if isinstance(n, str)] if isinstance(raw_ns, list) else data.namespaces
     if manifest_ns is not None and namespaces:
         missing = [n for n in namespaces if n not in manifest_ns]
         if missing:
@@ -386,8 +390,8 @@ def snapshot_from_bundle_data(data: BundleData, namespaces: list[str] | None = N
     snap = Snapshot(
         source=SourceInfo(
             kind="bundle",
-            context=m.get("context"),
-            server_version=m.get("serverVersion"),
+            context=m.get("context") if isinstance(m.get("context"), str) else None,
+            server_version=m.get("serverVersion") if isinstance(m.get("serverVersion"), str) else None,
             path=data.path,
             collected_at=str(m["collectedAt"]) if m.get("collectedAt") else None,
             redacted=m.get("redacted"),
@@ -397,6 +401,10 @@ def snapshot_from_bundle_data(data: BundleData, namespaces: list[str] | None = N
         probes=dict(data.probes),
     )
     for obj in data.objects:
+        bad = misshapen(obj)
+        if bad:
+            snap.warnings.append(f"{obj.get('kind')} {obj['metadata'].get('name') or '(unnamed)'} has {bad}, ignored")
+            continue
         key = key_of(obj)
         if key == SAR_KEY and (answer := _access_answer(obj)):
             snap.access[answer[0]] = answer[1]  # the API server's answer when the bundle was collected
@@ -406,7 +414,8 @@ def snapshot_from_bundle_data(data: BundleData, namespaces: list[str] | None = N
         if namespaces and ns and ns not in namespaces:
             continue
         snap.objects.setdefault(key, []).append(obj)
-    for k in [*(m.get("kinds") or []), *sorted(data.listed)]:
+    kinds = m.get("kinds") if isinstance(m.get("kinds"), list) else []
+    for k in [*kinds, *sorted(data.listed)]:
         if isinstance(k, str):
             snap.collected.add(k)
     crd_key = "CustomResourceDefinition.apiextensions.k8s.io"

@@ -26,6 +26,7 @@ from llmd_doctor.snapshot import (
     LogRequest,
     Snapshot,
     SourceInfo,
+    misshapen,
 )
 
 # Secrets are only ever read as metadata: the server never sends their values.
@@ -354,7 +355,10 @@ def load_live(
         for done, (k, ns, fut) in enumerate(jobs, 1):
             try:
                 items = fut.result()
-                snap.objects.setdefault(k.key, []).extend(items)
+                good = [o for o in items if not misshapen(o)]
+                if len(good) < len(items):
+                    snap.warnings.append(f"{len(items) - len(good)} {k.plural} of impossible shape ignored")
+                snap.objects.setdefault(k.key, []).extend(good)
                 if k.key not in snap.errors:
                     snap.collected.add(k.key)
             except DataUnavailable as e:
