@@ -11,15 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from llmd_doctor.engine import needed_access, needed_kinds, needed_logs, run_checks
+from llmd_doctor.errors import UsageError
 from llmd_doctor.model import CheckSpec
 from llmd_doctor.probes import ProbeOptions
 from llmd_doctor.registry import load_specs, select
 from llmd_doctor.report import Report
 from llmd_doctor.snapshot import Snapshot
-
-
-class UsageError(Exception):
-    """Bad input: a one-line message and exit code 2."""
 
 
 @dataclass

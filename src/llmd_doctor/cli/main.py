@@ -13,10 +13,12 @@ from llmd_doctor.model import ExitCode
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: click's usage errors and our own become one line on stderr and exit 2."""
-    from llmd_doctor.run import UsageError
+    from llmd_doctor.errors import UsageError
 
     try:
         code = app(args=argv, prog_name="llmd-doctor", standalone_mode=False)
+        if code == ExitCode.INTERRUPTED:  # Ctrl-C inside a command: click returns 130 when not standalone
+            sys.stderr.write("llmd-doctor: interrupted\n")
     except click.exceptions.NoArgsIsHelpError as e:  # `llmd-doctor` alone prints help
         typer.echo(e.ctx.get_help())
         code = 0

@@ -69,6 +69,13 @@ class _Response:
         except ValueError as e:
             raise ApiError(f"malformed JSON in the API response ({e})") from e
 
+    def obj(self) -> dict[str, Any]:
+        """The body as a JSON object; anything else is an API error, never a traceback."""
+        doc = self.json()
+        if not isinstance(doc, dict):
+            raise ApiError(f"the API answered a JSON {type(doc).__name__} where an object was expected")
+        return doc
+
     @property
     def message(self) -> str:
         try:
@@ -125,14 +132,16 @@ class KubeClient:
         self.requests = 0
         self._lock = threading.Lock()
 
-    def get(self, path: str, query: Iterable[tuple[str, Any]] = (), accept: str = JSON_ACCEPT) -> _Response:
-        return self._call("GET", path, query, accept, None)
+    def get(self, path: str, query: Iterable[tuple[str, Any]] = (), accept: str = JSON_ACCEPT,
+            tail_bytes: int | None = None) -> _Response:
+        return self._call("GET", path, query, accept, None, tail_bytes)
 
     def post_review(self, path: str, body: dict[str, Any]) -> _Response:
         """Access reviews are POSTs that read; nothing else is ever sent."""
         return self._call("POST", path, (), JSON_ACCEPT, body)
 
-    def _call(self, method: str, path: str, query: Iterable[tuple[str, Any]], accept: str, body: Any) -> _Response:
+    def _call(self, method: str, path: str, query: Iterable[tuple[str, Any]], accept: str, body: Any,
+              tail_bytes: int | None = None) -> _Response:
         import time
 
         import urllib3
@@ -151,7 +160,7 @@ class KubeClient:
                 )
                 resp = self.api.call_api(m, url, header_params=hdrs, body=b,
                                          _request_timeout=(self.opts.request_timeout, self.opts.request_timeout))
-                data = resp.read() or b""
+                data = _read_tail(resp, tail_bytes) if tail_bytes else (resp.read() or b"")
                 result = _Response(resp.status, data, dict(resp.headers or {}))
             except (urllib3.exceptions.HTTPError, OSError) as e:
                 if attempt < self.opts.retries and method == "GET":
@@ -168,12 +177,31 @@ class KubeClient:
             return result
 
 
+def _read_tail(resp: Any, limit: int) -> bytes:
+    """Stream a body keeping only its last `limit` bytes: a server that ignores limitBytes cannot
+    make us hold a 50 MB log."""
+    buf = bytearray()
+    for chunk in resp.response.stream(64 * 1024):
+        buf += chunk
+        if len(buf) > 2 * limit:
+            del buf[: len(buf) - limit]
+    return bytes(buf[-limit:])
+
+
 def _transport_error(e: Exception, timeout: float) -> str:
     text = str(e)
     if "timed out" in text.lower() or "timeout" in type(e).__name__.lower():
         return f"timed out after {timeout:g}s"
     reason = getattr(e, "reason", None)
     return f"cannot connect: {reason or text}".strip()
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 # ---- discovery ------------------------------------------------------------------------------
@@ -189,23 +217,26 @@ def _discover(client: KubeClient, groups: set[str]) -> dict[str, list[str]]:
     resp = client.get("/apis")
     if resp.status != 200:
         raise ApiError(f"discovery failed: {resp.message}")
-    doc = resp.json()
+    doc = resp.obj()
     versions: dict[str, list[str]] = {}
-    for g in doc.get("groups") or []:
+    for g in _dicts(doc.get("groups")):
         if g.get("name") in groups:
-            versions[g["name"]] = [v.get("version") for v in g.get("versions") or [] if v.get("version")]
+            versions[g["name"]] = [v["version"] for v in _dicts(g.get("versions")) if isinstance(v.get("version"), str)]
     served: dict[str, list[str]] = {}
     pairs = [(g, v) for g, vs in versions.items() for v in vs]
 
     def resources(pair: tuple[str, str]) -> tuple[str, str, list[dict[str, Any]]]:
         g, v = pair
         r = client.get(f"/apis/{g}/{v}")
-        return g, v, (r.json().get("resources") or []) if r.status == 200 else []
+        try:
+            return g, v, _dicts(r.obj().get("resources")) if r.status == 200 else []
+        except ApiError:
+            return g, v, []
 
     with ThreadPoolExecutor(max_workers=client.opts.workers) as pool:
         for g, v, res in pool.map(resources, pairs):
             for r in res:
-                if "/" in r.get("name", ""):
+                if "/" in str(r.get("name", "")):
                     continue  # subresources
                 served.setdefault(f"{r.get('kind')}.{g}", []).append(v)
     return served
@@ -260,7 +291,8 @@ def _fetch_log(client: KubeClient, req: LogRequest) -> tuple[LogRequest, str | N
     if req.previous:
         query.append(("previous", "true"))
     try:
-        resp = client.get(f"/api/v1/namespaces/{req.namespace}/pods/{req.pod}/log", query, "text/plain, */*")
+        resp = client.get(f"/api/v1/namespaces/{req.namespace}/pods/{req.pod}/log", query, "text/plain, */*",
+                          tail_bytes=client.opts.log_limit_bytes)
     except DataUnavailable as e:
         return req, e
     if resp.status == 200:
@@ -280,7 +312,8 @@ def _who_am_i(client: KubeClient) -> str | None:
     try:
         resp = client.post_review("/apis/authentication.k8s.io/v1/selfsubjectreviews", body)
         if resp.status == 201 or resp.status == 200:
-            return ((resp.json().get("status") or {}).get("userInfo") or {}).get("username")
+            user = _dict(_dict(resp.obj().get("status")).get("userInfo")).get("username")
+            return user if isinstance(user, str) else None
     except DataUnavailable:
         pass
     return None
@@ -301,7 +334,11 @@ def _review(client: KubeClient, q: AccessQuestion) -> tuple[AccessQuestion, bool
         return q, None
     if resp.status not in (200, 201):
         return q, None
-    return q, bool((resp.json().get("status") or {}).get("allowed"))
+    try:
+        allowed = _dict(resp.obj().get("status")).get("allowed")
+    except ApiError:
+        return q, None
+    return q, allowed if isinstance(allowed, bool) else None
 
 
 def load_live(
@@ -320,7 +357,12 @@ def load_live(
         raise LiveSourceError(f"cannot reach the API server at {client.host}: {e}") from e
     if version.status == 401:
         raise LiveSourceError(f"the API server at {client.host} rejected our credentials (401 Unauthorized)")
-    server_version = version.json().get("gitVersion") if version.status == 200 else None
+    try:
+        server_version = version.obj().get("gitVersion") if version.status == 200 else None
+    except ApiError:
+        server_version = None
+    if not isinstance(server_version, str):
+        server_version = None
 
     wanted = [info(k) for k in kinds]
     snap = Snapshot(

@@ -1,0 +1,1 @@
+"""The llmd-doctor benchmark (docs/performance.md): `python -m bench`."""

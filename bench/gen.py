@@ -1,0 +1,178 @@
+"""Generate llm-d-shaped clusters of any size, in memory, as a BundleData the fake API server serves.
+
+Each namespace is a copy of the `llm-d` namespace of examples/healthy (Gateway + its Istio pod, EPP
+Deployment + pod + Service, decode Deployment scaled to the pods the size needs, InferencePool,
+InferenceModel, HTTPRoute, DestinationRule, ConfigMaps, RBAC, ...), renamed, with fresh uids. Every
+`broken_every`-th namespace is a copy of examples/seed-rosa-epp-segfault instead: its EPP crash-loops
+and has a previous log, so the logs path is exercised as it would be on a real shared cluster.
+Cluster-scoped: the CRDs from tests/upstream (Gateway API v1.3.0, GIE v0.5.1), the GatewayClasses,
+istio-system, RBAC and one GPU Node per 8 decode pods (at least the example's five).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from llmd_doctor.snapshot import LogRequest
+from llmd_doctor.sources.bundle import BundleData, read_bundle
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+UPSTREAM = ROOT / "tests" / "upstream"
+TEMPLATE_NS = "llm-d"
+UPSTREAM_CRDS = (
+    "gateway-api-v1.3.0/config__crd__standard__gateway.networking.k8s.io_gatewayclasses.yaml",
+    "gateway-api-v1.3.0/config__crd__standard__gateway.networking.k8s.io_gateways.yaml",
+    "gateway-api-v1.3.0/config__crd__standard__gateway.networking.k8s.io_httproutes.yaml",
+    "gateway-api-v1.3.0/config__crd__standard__gateway.networking.k8s.io_grpcroutes.yaml",
+    "gateway-api-v1.3.0/config__crd__standard__gateway.networking.k8s.io_referencegrants.yaml",
+    "gie-v0.5.1/config__crd__bases__inference.networking.x-k8s.io_inferencepools.yaml",
+    "gie-v0.5.1/config__crd__bases__inference.networking.x-k8s.io_inferencemodels.yaml",
+)
+DECODE_PREFIX = "ms-llm-d-modelservice-decode"
+_UID = re.compile(r'"uid": "([0-9a-f-]{36})"')
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Size:
+    pods: int
+    namespaces: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.pods:,} pods / {self.namespaces} ns"
+
+
+@dataclass
+class _Template:
+    objects: list[Obj]  # the llm-d namespace's objects and its Namespace object
+    logs: dict[LogRequest, str]
+    fixed_pods: int  # pods that are not decode pods (gateway, EPP)
+
+
+@cache
+def _example(name: str) -> BundleData:
+    return read_bundle(EXAMPLES / name)
+
+
+@cache
+def _template(name: str) -> _Template:
+    data = _example(name)
+    objs = [o for o in data.objects
+            if o["metadata"].get("namespace") == TEMPLATE_NS
+            or (o["kind"] == "Namespace" and o["metadata"].get("name") == TEMPLATE_NS)]
+    logs = {r: t for r, t in data.logs.items() if r.namespace == TEMPLATE_NS}
+    fixed = sum(1 for o in objs if o["kind"] == "Pod" and not o["metadata"]["name"].startswith(DECODE_PREFIX))
+    return _Template(objs, logs, fixed)
+
+
+def _upstream_crds() -> list[Obj]:
+    out = []
+    for rel in UPSTREAM_CRDS:
+        for doc in yaml.load_all((UPSTREAM / rel).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                meta = doc.setdefault("metadata", {})
+                meta.setdefault("uid", str(uuid.uuid5(uuid.NAMESPACE_URL, meta.get("name", rel))))
+                meta.setdefault("resourceVersion", "1000")
+                meta.setdefault("creationTimestamp", "2025-08-01T00:00:00Z")
+                out.append(doc)
+    return out
+
+
+def _cluster_objects(nodes: int) -> list[Obj]:
+    data = _example("healthy")
+    out = [o for o in data.objects if o["kind"] not in ("Namespace", "Node", "CustomResourceDefinition")
+           and o["metadata"].get("namespace") in (None, "istio-system")]
+    out += [o for o in data.objects if o["kind"] == "Namespace" and o["metadata"]["name"] == "istio-system"]
+    # DestinationRule: Istio's CRD is not in tests/upstream; the example's copy is the upstream one cut down.
+    out += [o for o in data.objects if o["kind"] == "CustomResourceDefinition"
+            and o["metadata"]["name"].endswith("networking.istio.io")]
+    out += _upstream_crds()
+    node_tpl = [o for o in data.objects if o["kind"] == "Node"]
+    for i in range(nodes):
+        n = copy.deepcopy(node_tpl[i % len(node_tpl)])
+        if i >= len(node_tpl):
+            name = f"ip-10-0-{i // 250}-{i % 250}.us-east-2.compute.internal"
+            n["metadata"]["name"] = name
+            n["metadata"]["uid"] = str(uuid.uuid5(uuid.NAMESPACE_DNS, name))
+            n["metadata"].setdefault("labels", {})["kubernetes.io/hostname"] = name
+        out.append(n)
+    return out
+
+
+def _namespace_objects(tpl: _Template, ns: str, decode_pods: int, nodes: list[str]) -> list[Obj]:
+    text = json.dumps(tpl.objects)
+    text = text.replace(f'"{TEMPLATE_NS}"', f'"{ns}"')
+    text = _UID.sub(lambda m: f'"uid": "{uuid.uuid5(uuid.NAMESPACE_OID, ns + m.group(1))}"', text)
+    objs: list[Obj] = json.loads(text)
+    decode = [o for o in objs if o["kind"] == "Pod" and o["metadata"]["name"].startswith(DECODE_PREFIX)]
+    out = [o for o in objs if o not in decode]
+    tpl_pod = decode[0]
+    for i in range(decode_pods):
+        # Shallow copies: only the fields that differ per pod are new; the rest is shared (read-only).
+        name = f"{tpl_pod['metadata']['generateName']}{i:05x}"
+        ip = f"10.{128 + (i >> 16) % 64}.{(i >> 8) & 255}.{i & 255}"
+        out.append({
+            **tpl_pod,
+            "metadata": {**tpl_pod["metadata"], "name": name,
+                         "uid": str(uuid.uuid5(uuid.NAMESPACE_OID, f"{ns}/{name}"))},
+            "spec": {**tpl_pod["spec"], "nodeName": nodes[(len(ns) * 7 + i) % len(nodes)]},
+            "status": {**tpl_pod["status"], "podIP": ip, "podIPs": [{"ip": ip}]},
+        })
+    for o in out:  # the decode Deployment and its ReplicaSet say how many pods there are
+        if o["kind"] in ("Deployment", "ReplicaSet") and o["metadata"]["name"].startswith(DECODE_PREFIX):
+            o["spec"]["replicas"] = decode_pods
+            st = o.setdefault("status", {})
+            for key in ("replicas", "readyReplicas", "availableReplicas", "updatedReplicas", "fullyLabeledReplicas"):
+                if key in st:
+                    st[key] = decode_pods
+    return out
+
+
+def generate(size: Size, broken_every: int = 50) -> BundleData:
+    """A cluster of `size.pods` pods over `size.namespaces` llm-d namespaces (plus istio-system)."""
+    healthy, broken = _template("healthy"), _template("seed-rosa-epp-segfault")
+    decode_total = size.pods - size.namespaces * healthy.fixed_pods
+    node_count = max(5, decode_total // 8)
+    cluster = _cluster_objects(node_count)
+    nodes = [o["metadata"]["name"] for o in cluster if o["kind"] == "Node"]
+    data = BundleData(path=f"generated:{size.pods}x{size.namespaces}")
+    data.manifest = {"apiVersion": "llmd-doctor/v1", "kind": "Bundle", "serverVersion": "v1.31.10",
+                     "context": "bench"}
+    data.objects.extend(cluster)
+    istio_pods = sum(1 for o in cluster if o["kind"] == "Pod")
+    remaining = size.pods - istio_pods
+    width = len(str(size.namespaces))
+    for i in range(size.namespaces):
+        ns = f"llm-d-{i:0{width}d}"
+        tpl = broken if broken_every and i % broken_every == 0 else healthy
+        # Spread the pods evenly; the last namespace takes the rounding.
+        left = size.namespaces - i
+        pods_here = remaining // left if left > 1 else remaining
+        decode = max(1, pods_here - tpl.fixed_pods)
+        remaining -= decode + tpl.fixed_pods
+        data.objects.extend(_namespace_objects(tpl, ns, decode, nodes))
+        for req, text in tpl.logs.items():
+            pod = req.pod
+            if pod.startswith(DECODE_PREFIX):  # the first decode pod has the example's vLLM log
+                pod = f"{DECODE_PREFIX}-7d4f9c8b6-{0:05x}"
+            data.logs[LogRequest(ns, pod, req.container, req.previous)] = text
+    return data
+
+
+def describe(data: BundleData) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for o in data.objects:
+        counts[o["kind"]] = counts.get(o["kind"], 0) + 1
+    return counts
