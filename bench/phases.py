@@ -16,7 +16,8 @@ import tempfile
 from pathlib import Path
 
 from bench.gen import generate
-from bench.run import LAUNCHER, parse_sizes
+from bench.rss import LAUNCHER
+from bench.run import parse_sizes
 from bench.server import CachedFakeApiServer
 
 CHILD = r"""

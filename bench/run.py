@@ -31,6 +31,7 @@ from typing import Any
 
 from bench.gen import Size, describe, generate
 from bench.kubectl_script import script
+from bench.rss import LAUNCHER
 from bench.server import CachedFakeApiServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,27 +55,6 @@ class Run:
 def doctor_argv() -> list[str]:
     exe = Path(sys.executable).with_name("llmd-doctor")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "llmd_doctor"]
-
-
-# Peak RSS must be measured from a small parent: Linux keeps the pre-exec high-water mark in
-# ru_maxrss, so a child forked from this (large) process would report at least our own RSS. The
-# launcher (python -S, ~10 MB) forks the real child, kills it at the timeout, and writes
-# "<ru_maxrss KB> <exit code>" of that child alone to a file.
-LAUNCHER = """
-import os, signal, sys
-out, timeout, argv = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
-pid = os.fork()
-if pid == 0:
-    try:
-        os.execvp(argv[0], argv)
-    finally:
-        os._exit(127)
-signal.signal(signal.SIGALRM, lambda *_: os.kill(pid, signal.SIGKILL))
-signal.setitimer(signal.ITIMER_REAL, timeout)
-_, status, usage = os.wait4(pid, 0)
-with open(out, "w") as f:
-    f.write(f"{usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
-"""
 
 
 def run_child(argv: list[str], timeout: float, env: dict[str, str] | None = None,

@@ -23,6 +23,7 @@ from fakeapi import FakeApiServer, Fault
 from fakeapi.catalog import Catalog
 from scenario import Scenario
 
+from bench.rss import LAUNCHER
 from llmd_doctor.cli import main
 from llmd_doctor.engine import needed_kinds
 from llmd_doctor.kinds import info
@@ -390,23 +391,7 @@ def test_objects_missing_fields_never_crash_nor_pass(example: str, tmp_path: Pat
 
 # ---- logs: huge, not UTF-8 -----------------------------------------------------------------------
 
-# Peak RSS from a small parent: Linux keeps the pre-exec high-water mark in ru_maxrss, so a child
-# forked from pytest would report at least pytest's own RSS. The launcher forks the real child.
-LAUNCHER = """
-import os, signal, sys
-out, timeout, argv = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
-pid = os.fork()
-if pid == 0:
-    try:
-        os.execvp(argv[0], argv)
-    finally:
-        os._exit(127)
-signal.signal(signal.SIGALRM, lambda *_: os.kill(pid, signal.SIGKILL))
-signal.setitimer(signal.ITIMER_REAL, timeout)
-_, status, usage = os.wait4(pid, 0)
-with open(out, "w") as f:
-    f.write(f"{usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
-"""
+# Peak RSS comes from a small launcher (bench/rss.py): a child forked from pytest would report pytest's own.
 
 
 def run_child(argv: list[str], out: Path, timeout: float = 45) -> tuple[int, float, str]:
