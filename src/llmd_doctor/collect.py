@@ -105,36 +105,21 @@ def _restarted(pod: dict[str, Any], container: str) -> bool:
 
 
 def workload_log_requests(snap: Snapshot) -> list[LogRequest]:
-    """Current (and, after a restart, previous) logs of every EPP and model-server pod's containers.
+    """Current (and, after a restart, previous) logs of every endpoint-picker and model-server pod's
+    containers (init containers too: llm-d's routing proxy runs as a native sidecar)."""
+    from llmd_doctor import k8s
+    from llmd_doctor.topology import topology
 
-    EPP: a container with an endpoint-picker image or pool flags. Model server: a pod an
-    InferencePool selects, a pod with an `llm-d.ai/role` label, or a container running vLLM.
-    """
-    from llmd_doctor.checks import _k8s, _llmd
-
-    pods = snap.maybe_list("Pod") or []
-    selectors = [p.selector for p in _llmd.pools(snap) if p.selector]
-    reqs: list[LogRequest] = []
+    topo = topology(snap)
+    pods = [p for e in topo.epps for p in e.pods] + list(topo.server_pods())
+    reqs: dict[LogRequest, None] = {}
     for pod in pods:
-        meta = pod.get("metadata") or {}
-        labels = meta.get("labels") or {}
-        # Init containers too: llm-d's routing proxy runs as a native sidecar (an init container).
-        containers = _k8s.containers(pod.get("spec") or {}, init=True)
-        epp = any(_llmd.EPP_IMAGE.search(str(c.get("image", ""))) or any(
-            f in _k8s.parse_args([str(a) for a in (c.get("command") or []) + (c.get("args") or [])])
-            for f in _llmd.EPP_POOL_FLAGS) for c in containers)
-        server = "llm-d.ai/role" in labels or any(_k8s.match_labels(s, labels) for s in selectors) \
-            or any("vllm" in str(c.get("image", "")).lower() for c in containers)
-        if not (epp or server):
-            continue
-        for c in containers:
-            name = str(c.get("name") or "")
-            if not name:
-                continue
-            reqs.append(LogRequest(str(meta.get("namespace")), str(meta.get("name")), name))
+        names = [str(c.get("name")) for c in k8s.containers(k8s.pod_spec(pod), init=True) if c.get("name")]
+        for name in names:
+            reqs.setdefault(LogRequest(k8s.namespace(pod), k8s.name(pod), name))
             if _restarted(pod, name):
-                reqs.append(LogRequest(str(meta.get("namespace")), str(meta.get("name")), name, previous=True))
-    return reqs
+                reqs.setdefault(LogRequest(k8s.namespace(pod), k8s.name(pod), name, previous=True))
+    return list(reqs)
 
 
 # ---- what to write ------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 A check's exceptions become results: data the source could not give is `skip` (not collected) or
 `error` (forbidden, API error); any other exception is an `error` naming the crash. Findings are
-folded into one result per check id: the worst status wins.
+folded into one result per check id: the worst status wins, and a finding that says something could
+not be verified outranks a pass. The kinds each check reads are recorded on its result.
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from llmd_doctor.model import CheckContext, CheckResult, CheckSpec, Finding, Status
-from llmd_doctor.snapshot import AccessQuestion, ApiError, Forbidden, LogRequest, NotCollected, Snapshot
+from llmd_doctor.snapshot import (
+    AccessQuestion,
+    ApiError,
+    Forbidden,
+    LogRequest,
+    NotCollected,
+    Snapshot,
+    recording,
+)
 
 
 def order_specs(specs: list[CheckSpec]) -> list[CheckSpec]:
@@ -41,11 +50,15 @@ def order_specs(specs: list[CheckSpec]) -> list[CheckSpec]:
 def fold(spec: CheckSpec, findings: list[Finding]) -> CheckResult:
     if not findings:
         return CheckResult(spec, Status.SKIP, "nothing to check", [])
-    worst = max(findings, key=lambda f: f.status.rank)
-    same = [f for f in findings if f.status == worst.status]
+    worst = max(findings, key=lambda f: f.rank)
+    same = [f for f in findings if f.status == worst.status and f.unverified == worst.unverified]
     message = worst.message
     if len(same) > 1 and worst.status not in (Status.PASS, Status.SKIP):
         message += f" (and {len(same) - 1} more)"
+    if worst.unverified:
+        passed = sum(1 for f in findings if f.status == Status.PASS)
+        if passed:
+            message += f" ({passed} other finding{'s' if passed != 1 else ''} passed)"
     return CheckResult(spec, worst.status, message, findings)
 
 
@@ -71,19 +84,25 @@ def run_one(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
         why = ctx.results[skipped[0]].message
         result = CheckResult(spec, Status.SKIP, f"not applicable: {skipped[0]} skipped ({why})", [])
     else:
-        try:
-            result = fold(spec, list(spec.run(ctx)))
-        except NotCollected as e:
-            result = CheckResult(spec, Status.SKIP, str(e), [])
-        except Forbidden as e:
-            result = CheckResult(spec, Status.ERROR, str(e), [Finding(Status.ERROR, str(e))])
-        except ApiError as e:
-            result = CheckResult(spec, Status.ERROR, f"API error: {e}", [Finding(Status.ERROR, str(e))])
-        except Exception as e:  # a bug in a check must not take the run down
-            msg = f"check crashed: {type(e).__name__}: {e}"
-            result = CheckResult(spec, Status.ERROR, msg, [Finding(Status.ERROR, msg)])
+        with recording() as reads:
+            result = _run(spec, ctx)
+        result.reads = frozenset(reads)
     result.duration_s = time.perf_counter() - started
     return result
+
+
+def _run(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
+    try:
+        return fold(spec, list(spec.run(ctx)))
+    except NotCollected as e:
+        return CheckResult(spec, Status.SKIP, str(e), [])
+    except Forbidden as e:
+        return CheckResult(spec, Status.ERROR, str(e), [Finding(Status.ERROR, str(e), unverified=True)])
+    except ApiError as e:
+        return CheckResult(spec, Status.ERROR, f"API error: {e}", [Finding(Status.ERROR, str(e), unverified=True)])
+    except Exception as e:  # a bug in a check must not take the run down
+        msg = f"check crashed: {type(e).__name__}: {e}"
+        return CheckResult(spec, Status.ERROR, msg, [Finding(Status.ERROR, msg)])
 
 
 def run_checks(

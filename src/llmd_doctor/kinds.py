@@ -96,3 +96,23 @@ def is_builtin(key: str) -> bool:
     """Built-in kinds are always served; CRD kinds are served only when their CRD says so."""
     k = KINDS.get(key)
     return k is not None and k.group in CORE_GROUPS
+
+
+# ---- keys the topology and the checks name -------------------------------------------------------
+
+POD, SERVICE, CONFIGMAP, NODE, EVENT = "Pod", "Service", "ConfigMap", "Node", "Event"
+SERVICE_ACCOUNT, NAMESPACE = "ServiceAccount", "Namespace"
+DEPLOYMENT, REPLICASET, STATEFULSET = "Deployment.apps", "ReplicaSet.apps", "StatefulSet.apps"
+CRD = "CustomResourceDefinition.apiextensions.k8s.io"
+GATEWAY_CLASS, GATEWAY_KEY = f"GatewayClass.{GATEWAY}", f"Gateway.{GATEWAY}"
+HTTPROUTE, REFERENCE_GRANT = f"HTTPRoute.{GATEWAY}", f"ReferenceGrant.{GATEWAY}"
+POOL_X, POOL_V1 = f"InferencePool.{X_INFERENCE}", f"InferencePool.{INFERENCE}"
+POOL_KEYS = (POOL_X, POOL_V1)
+POOL_GROUPS = (X_INFERENCE, INFERENCE)
+INFERENCE_MODEL = f"InferenceModel.{X_INFERENCE}"
+OBJECTIVE_X, OBJECTIVE_LLMD = f"InferenceObjective.{X_INFERENCE}", f"InferenceObjective.{LLMD}"
+DESTINATION_RULE = f"DestinationRule.{ISTIO_NET}"
+RBAC_GROUP = "rbac.authorization.k8s.io"
+ROLE, CLUSTER_ROLE = f"Role.{RBAC_GROUP}", f"ClusterRole.{RBAC_GROUP}"
+ROLE_BINDING, CLUSTER_ROLE_BINDING = f"RoleBinding.{RBAC_GROUP}", f"ClusterRoleBinding.{RBAC_GROUP}"
+RBAC_KINDS = (ROLE, CLUSTER_ROLE, ROLE_BINDING, CLUSTER_ROLE_BINDING)

@@ -84,6 +84,23 @@ class Finding:
     remediation: str | None = None  # overrides the spec's remediation for this finding
     # Capabilities this finding takes away; None = the spec's capabilities.
     capabilities: tuple[str, ...] | None = None
+    # A skip that says something the check needed could not be read: it outranks a pass when findings
+    # fold, so "3 pools fine, 1 not verifiable" is never reported as a pass.
+    unverified: bool = False
+
+    @classmethod
+    def unverifiable(cls, gap: Exception, message: str, object: str | None = None,
+                     evidence: tuple[str, ...] = ()) -> Finding:
+        """What could not be checked, and why: `error` when the read was refused or failed, else `skip`."""
+        from llmd_doctor.snapshot import NotCollected
+
+        status = Status.SKIP if isinstance(gap, NotCollected) else Status.ERROR
+        return cls(status, f"{message}: {gap}", object, evidence, unverified=True)
+
+    @property
+    def rank(self) -> float:
+        """How bad it is when findings fold into one result (an unverified skip outranks a pass)."""
+        return 1.5 if self.status == Status.SKIP and self.unverified else self.status.rank
 
 
 def obj_ref(obj: dict[str, Any]) -> str:
@@ -130,6 +147,11 @@ class CheckSpec:
     # Which access questions to put to the API server (SubjectAccessReview), given the listed objects.
     access: AccessFn | None = None
     module: str = ""
+    # Checks whose warn/fail on the same or related objects this check's failure explains (they are
+    # its symptoms): grouped under it as one problem in the report.
+    explains: tuple[str, ...] = ()
+    # Why the check matters, for `llmd-doctor explain` and docs/checks.md.
+    why: str = ""
 
     @property
     def anchor(self) -> str:
@@ -148,6 +170,8 @@ class CheckResult:
     duration_s: float = 0.0
     # Set when a config-file suppression mutes this result: shown muted, not counted for the gate.
     suppressed: str | None = None
+    # The kinds the check read (recorded by the engine; held to spec.inputs by tests/test_inputs.py).
+    reads: frozenset[str] = frozenset()
 
     @property
     def id(self) -> str:

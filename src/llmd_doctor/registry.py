@@ -1,8 +1,10 @@
 """Where checks come from: the built-in modules, entry points, and `--checks-dir`.
 
-A check module defines functions decorated with `@check(...)`; the registry collects them in
-definition order. Built-ins are an explicit tuple (like pre-commit's and httpie's registries);
-third-party packages add modules through the `llmd_doctor.checks` entry-point group.
+A check is one module under `checks/<area>/` with one function decorated with `@check(...)`; the
+registry collects them. Built-ins are an explicit tuple (like pre-commit's and httpie's
+registries), in the order they are reported; third-party packages add modules through the
+`llmd_doctor.checks` entry-point group. Areas are registry metadata: each built-in area package
+(`checks/<area>/__init__.py`) names its id and title; a plugin may add its own with `area()`.
 """
 
 from __future__ import annotations
@@ -20,20 +22,59 @@ from llmd_doctor.model import AccessFn, CheckFn, CheckSpec, LogsFn, Severity
 
 ENTRY_POINT_GROUP = "llmd_doctor.checks"
 
-BUILTIN_MODULES: tuple[str, ...] = (
-    "llmd_doctor.checks.cluster",
-    "llmd_doctor.checks.crds",
-    "llmd_doctor.checks.istio",
-    "llmd_doctor.checks.gateway",
-    "llmd_doctor.checks.inferencepool",
-    "llmd_doctor.checks.rbac",
-    "llmd_doctor.checks.model_servers",
-    "llmd_doctor.checks.epp",
-    "llmd_doctor.checks.epp_config",
-    "llmd_doctor.checks.compat",
-    "llmd_doctor.checks.expectations",
-    "llmd_doctor.checks.e2e",
+# Area packages in report order, then every built-in check module in run order.
+BUILTIN_AREAS: tuple[str, ...] = (
+    "cluster", "gateway", "istio", "inference", "rbac", "model_servers", "epp", "compat", "config", "e2e",
 )
+BUILTIN_MODULES: tuple[str, ...] = tuple(f"llmd_doctor.checks.{m}" for m in (
+    "cluster.access",
+    "gateway.crds",
+    "inference.crds",
+    "istio.control_plane",
+    "istio.inference_extension",
+    "istio.epp_destination_rule",
+    "gateway.gateway_class",
+    "gateway.programmed",
+    "gateway.implementation",
+    "gateway.route_status",
+    "gateway.route_backends",
+    "inference.pool_status",
+    "inference.endpoint_picker",
+    "inference.selector",
+    "inference.model_refs",
+    "rbac.epp",
+    "model_servers.pods",
+    "model_servers.gpu",
+    "model_servers.logs",
+    "epp.deployment",
+    "epp.logs",
+    "epp.config",
+    "compat.versions",
+    "config.expectations",
+    "e2e.chat_completion",
+    "e2e.models",
+    "e2e.routing",
+))
+
+#: Area id -> title, from the built-in area packages and `area()` calls of plugins.
+AREAS: dict[str, str] = {}
+
+
+def area(id: str, title: str) -> None:
+    """Declare an area (plugins: call at import time, before their checks are listed)."""
+    AREAS.setdefault(id, title)
+
+
+def area_title(id: str) -> str:
+    _load_areas()
+    return AREAS.get(id) or id.replace("-", " ").capitalize()
+
+
+def _load_areas() -> None:
+    if not AREAS:
+        for pkg in BUILTIN_AREAS:
+            mod = importlib.import_module(f"llmd_doctor.checks.{pkg}")
+            area(mod.AREA, mod.TITLE)
 
 _SPEC_ATTR = "__llmd_check_spec__"
 
@@ -55,8 +96,13 @@ def check(
     docs: str = "",
     logs: LogsFn | None = None,
     access: AccessFn | None = None,
+    explains: Iterable[str] = (),
+    why: str = "",
 ) -> Callable[[CheckFn], CheckFn]:
-    """Declare a check. The decorated function takes a CheckContext and yields Findings."""
+    """Declare a check. The decorated function takes a CheckContext and yields Findings.
+
+    `explains`: checks whose warn/fail on the same or related objects this check's failure explains
+    (its symptoms, grouped under it as one problem). `why`: why it matters, for `explain`."""
 
     def wrap(fn: CheckFn) -> CheckFn:
         spec = CheckSpec(
@@ -69,11 +115,13 @@ def check(
             requires=tuple(requires),
             capabilities=tuple(capabilities),
             remediation=remediation.strip(),
-            docs=docs or f"docs/checks.md#{id.replace('.', '-')}",
+            docs=docs or f"llmd-doctor explain {id}",
             description=(fn.__doc__ or "").strip(),
             logs=logs,
             access=access,
             module=fn.__module__,
+            explains=tuple(explains),
+            why=" ".join(why.split()),
         )
         setattr(fn, _SPEC_ATTR, spec)
         return fn
@@ -114,6 +162,7 @@ def _entry_point_modules() -> list[ModuleType]:
 
 def load_specs(checks_dirs: Iterable[str | Path] = (), *, plugins: bool = True) -> list[CheckSpec]:
     """All checks: built-ins, entry-point plugins, then modules from `--checks-dir`."""
+    _load_areas()
     modules = [importlib.import_module(m) for m in BUILTIN_MODULES]
     if plugins:
         modules += _entry_point_modules()

@@ -8,6 +8,9 @@ can never `pass` on missing data.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +19,40 @@ from llmd_doctor.kinds import is_builtin, kind_key
 
 class DataUnavailable(Exception):
     """Base of the reasons a snapshot cannot answer."""
+
+
+# ---- what a check reads ------------------------------------------------------------------------
+# The engine records, per check, every kind the check reads (from the snapshot or the topology), so
+# a test can hold each check to the `inputs` it declares — the kinds a live run lists for it.
+
+_READS: ContextVar[set[str] | None] = ContextVar("llmd_doctor_reads", default=None)
+
+
+def record_read(*keys: str) -> None:
+    reads = _READS.get()
+    if reads is not None:
+        reads.update(keys)
+
+
+@contextmanager
+def recording() -> Iterator[set[str]]:
+    """Collect the kinds read inside the block."""
+    reads: set[str] = set()
+    token = _READS.set(reads)
+    try:
+        yield reads
+    finally:
+        _READS.reset(token)
+
+
+@contextmanager
+def unrecorded() -> Iterator[None]:
+    """Reads that are not the current check's (building the shared topology)."""
+    token = _READS.set(None)
+    try:
+        yield
+    finally:
+        _READS.reset(token)
 
 
 class NotCollected(DataUnavailable):
@@ -113,6 +150,7 @@ class Snapshot:
 
     def list(self, key: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """All objects of a kind (in one namespace when given). Raises when the source cannot say."""
+        record_read(key)
         if key in self.errors:
             raise self.errors[key]
         if namespace is not None and self.namespaces is not None and namespace not in self.namespaces:
@@ -137,6 +175,17 @@ class Snapshot:
         except DataUnavailable:
             return None
 
+    def bundled(self, key: str, namespace: str | None = None) -> list[dict[str, Any]] | None:
+        """Objects of a kind no check declares as an input, when a bundle happens to hold them
+        (Secret metadata): extra evidence, never the basis of a pass. None when not there. Not
+        recorded as a read: a live run never lists them."""
+        if self.source.kind != "bundle" or key in self.errors or key not in self.collected:
+            return None
+        if namespace is not None and self.namespaces is not None and namespace not in self.namespaces:
+            return None
+        return [o for o in self.objects.get(key, []) if namespace is None
+                or (o.get("metadata") or {}).get("namespace") == namespace]
+
     def get(self, key: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         for o in self.list(key, namespace):
             if (o.get("metadata") or {}).get("name") == name:
@@ -144,7 +193,38 @@ class Snapshot:
         return None
 
     def has_collected(self, key: str) -> bool:
+        record_read(key)
         return key in self.collected and key not in self.errors
+
+    def gap(self, key: str, namespace: str | None = None) -> DataUnavailable | None:
+        """Why the objects of a kind (in a namespace) cannot be known; None when they can (absent ones
+        are none). A CRD kind the cluster does not serve is known: there are none."""
+        record_read(key)
+        if key in self.errors:
+            return self.errors[key]
+        if namespace is not None and self.namespaces is not None and namespace not in self.namespaces:
+            return NotCollected(f"namespace {namespace} was not collected")
+        if key in self.collected:
+            return None
+        kind, _, group = key.partition(".")
+        if group and not is_builtin(key):
+            try:
+                if not self.served_versions(kind, group):
+                    return None  # not installed: the cluster has none
+            except DataUnavailable:
+                pass
+        return NotCollected(self._not_collected_reason(key))
+
+    def derive(self, key: Any, compute: Any) -> Any:
+        """A view derived from the snapshot, computed once per run (the snapshot does not change
+        while checks run); `compute()` is called without recording its reads."""
+        try:
+            return self.memo[key]
+        except KeyError:
+            with unrecorded():
+                value = compute()
+            self.memo[key] = value
+            return value
 
     def _not_collected_reason(self, key: str) -> str:
         if self.source.kind == "bundle":
@@ -217,16 +297,13 @@ def served_from_crds(crds: list[dict[str, Any]]) -> dict[str, list[str]]:
 
 
 def misshapen(doc: dict[str, Any]) -> str | None:
-    """What no API server would send: a spec/status that is not an object, labels that are not a map,
-    a name that is not a string. Checks may then trust these shapes."""
-    for field_name in ("spec", "status"):
-        if doc.get(field_name) is not None and not isinstance(doc[field_name], dict):
-            return f"a {field_name} that is not an object"
-    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-    for field_name in ("labels", "annotations"):
-        if meta.get(field_name) is not None and not isinstance(meta[field_name], dict):
-            return f"metadata.{field_name} that is not a map"
-    for field_name in ("name", "namespace"):
-        if meta.get(field_name) is not None and not isinstance(meta[field_name], str):
-            return f"a metadata.{field_name} that is not a string"
-    return None
+    """What no API server would send (`llmd_doctor.shapes`): `malformed field spec.containers[0] (an
+    integer, not an object)`, or None. Checks may then trust the shapes of the fields they read."""
+    from llmd_doctor.kinds import key_of
+    from llmd_doctor.shapes import misshapen as problem
+
+    why = problem(doc, key_of(doc))
+    if why is None:
+        return None
+    field, _, what = why.partition(": ")
+    return f"malformed field {field} ({what})"

@@ -414,7 +414,7 @@ def test_kgateway_20_with_v1_pool_fails_with_compat_source() -> None:
     assert res.status == Status.FAIL
     f = finding(res, Status.FAIL, ROUTE_REF)
     assert "kgateway v2.0.4, which routes only inference.networking.x-k8s.io" in f.message
-    assert any("compat: GIE site-src/guides/index.md@v1.0.0" in e for e in f.evidence)
+    assert any("compat: https://github.com/kubernetes-sigs/gateway-api-inference-extension/blob/v1.0.0/site-src/guides/index.md" in e for e in f.evidence)
 
 
 def test_kgateway_21_and_gke_route_v1_pools() -> None:

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 from fakeapi import FakeApiServer, Fault
-from llmd_doctor.checks import rbac
+from llmd_doctor.checks._lib.epp_needs import needs
 from scenario import Scenario
 
 from llmd_doctor.cli import main
 from llmd_doctor.model import GATEWAY_ROUTING, Status
+from llmd_doctor.registry import load_specs
 from llmd_doctor.snapshot import AccessQuestion
+from llmd_doctor.topology import topology
 
 NS = "llm-d"
 CHECK = "rbac.epp"
@@ -142,7 +144,7 @@ def test_v03_epp_needs_v1_pools_and_objectives() -> None:
     r = run(sc)
     assert r.status == Status.FAIL
     assert "inferencepools.inference.networking.k8s.io, inferenceobjectives.inference.networking.x-k8s.io" in r.message
-    assert "llm-d-inference-scheduler v0.3.2 (GIE v1.0-v1.2)" in r.evidence[0]
+    assert "llm-d-inference-scheduler v0.3.2 (GIE v1.0)" in r.evidence[0]
     # ...and passes once the Role has them (as GIE v1.0.0's manifests grant them).
     sc.find(ROLE, "ms-llm-d-epp")["rules"] += [
         {"apiGroups": ["inference.networking.k8s.io"], "resources": ["inferencepools"], "verbs": ["get", "watch", "list"]},
@@ -156,8 +158,8 @@ def test_router_prefers_llmd_objectives_over_legacy() -> None:
     _v1_epp(sc, "ghcr.io/llm-d/llm-d-router-endpoint-picker:v0.10.0")
     sc.add_upstream("llm-d-router-v0.10.0/config__crd__bases__llm-d.ai_inferenceobjectives.yaml")
     snap = sc.snapshot()
-    (epp,) = rbac._llmd.epps(snap)
-    res = {n.res for n in rbac.needs(snap, epp)}
+    (epp,) = topology(snap).epps
+    res = {n.res for n in needs(snap, epp)}
     assert "inferenceobjectives.llm-d.ai" in res
     assert "inferenceobjectives.inference.networking.x-k8s.io" not in res  # ignored when llm-d.ai is installed
     assert "inferencemodelrewrites.llm-d.ai" not in res  # its CRD is not installed
@@ -166,7 +168,9 @@ def test_router_prefers_llmd_objectives_over_legacy() -> None:
 
 
 def test_access_questions_ask_about_the_epp_service_account() -> None:
-    qs = set(rbac._access_questions(example().snapshot()))
+    spec = next(s for s in load_specs(plugins=False) if s.id == CHECK)
+    assert spec.access is not None
+    qs = set(spec.access(example().snapshot()))
     user = "system:serviceaccount:llm-d:ms-llm-d-epp"
     assert AccessQuestion(user, "list", "pods", "", NS, SA_GROUPS) in qs
     assert AccessQuestion(user, "watch", "inferencemodels", "inference.networking.x-k8s.io", NS, SA_GROUPS) in qs

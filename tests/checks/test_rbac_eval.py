@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmd_doctor.checks._rbac import Rbac, Request, Subject, aggregate, rule_allows
+from llmd_doctor.rbac_eval import Rbac, Request, Subject, aggregate, rule_allows
 
 RBAC = "rbac.authorization.k8s.io/v1"
 EPP = Subject.service_account("llm-d", "epp")

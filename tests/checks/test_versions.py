@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from llmd_doctor.checks import _versions as v
 
+from llmd_doctor import k8s, knowledge
+from llmd_doctor import versions as v
+from llmd_doctor.gateways import by_name, for_controller
 from llmd_doctor.kinds import KINDS
 
 
@@ -43,84 +45,97 @@ def test_in_range() -> None:
      "inference.networking.k8s.io"),
 ])
 def test_epp_facts_by_image(image: str, style: str, empty: str, group: str | None) -> None:
-    facts = v.epp_facts(image)
-    assert facts is not None
-    assert (facts["flag_style"], facts["empty_config"], facts.get("default_pool_group")) == (style, empty, group)
+    r = _release(image)
+    assert r is not None
+    assert (r.flag_style, r.empty_config) == (style, empty)
+    assert (r.default_pool_group if r.pool_group_flag else None) == group
+
+
+def _release(image: str) -> knowledge.EppRelease | None:
+    return knowledge.epp_release(image, k8s.image_tag(image))
 
 
 def test_epp_facts_unknown_for_moving_tags_and_other_images() -> None:
-    assert v.epp_facts("ghcr.io/llm-d/llm-d-inference-scheduler:latest") is None
-    assert v.epp_facts("docker.io/istio/pilot:1.27.0") is None
-    assert v.epp_product("ghcr.io/llm-d/llm-d-inference-scheduler:latest") == "llm-d-inference-scheduler"
+    assert _release("ghcr.io/llm-d/llm-d-inference-scheduler:latest") is None
+    assert _release("docker.io/istio/pilot:1.27.0") is None
+    assert knowledge.epp_product("ghcr.io/llm-d/llm-d-inference-scheduler:latest") == "llm-d-inference-scheduler"
 
 
 def test_crd_requirements_follow_the_gie_fix() -> None:
     """InferenceObjective became optional with GIE PR 1967 (v1.3 / scheduler v0.5)."""
-    req = v.epp_facts("ghcr.io/llm-d/llm-d-inference-scheduler:v0.3.2")["requires_crds"]  # type: ignore[index]
-    assert req == ["InferenceObjective.inference.networking.x-k8s.io"]
-    assert v.epp_facts("ghcr.io/llm-d/llm-d-inference-scheduler:v0.5.1")["requires_crds"] == []  # type: ignore[index]
+    r = _release("ghcr.io/llm-d/llm-d-inference-scheduler:v0.3.2")
+    assert r is not None and r.requires_crds == ("InferenceObjective.inference.networking.x-k8s.io",)
+    r = _release("ghcr.io/llm-d/llm-d-inference-scheduler:v0.5.1")
+    assert r is not None and r.requires_crds == ()
 
 
 def test_plugin_registry() -> None:
-    reg = v.plugin_registry(v.epp_facts("ghcr.io/llm-d/llm-d-inference-scheduler:v0.2.1"))
-    assert reg is not None
-    assert {"prefix-cache-scorer", "decode-filter", "max-score-picker", "single-profile-handler", "kv-cache-scorer"} <= reg
-    assert "kv-cache-utilization-scorer" not in reg
-    assert v.plugin_registry(v.epp_facts("ghcr.io/llm-d/llm-d-inference-scheduler:v0.7.0")) is None
+    r = _release("ghcr.io/llm-d/llm-d-inference-scheduler:v0.2.1")
+    assert r is not None and r.plugin_types is not None
+    assert {"prefix-cache-scorer", "decode-filter", "max-score-picker", "single-profile-handler",
+            "kv-cache-scorer"} <= r.plugin_types
+    assert "kv-cache-utilization-scorer" not in r.plugin_types
+    later = _release("ghcr.io/llm-d/llm-d-inference-scheduler:v0.7.0")
+    assert later is not None and later.plugin_types is None
 
 
-def test_gateway_facts_and_implementations() -> None:
-    assert v.gateway_facts("istio", (1, 27, 0))["pool_groups"] == ["inference.networking.x-k8s.io"]  # type: ignore[index]
-    assert v.gateway_facts("istio", (1, 28, 1))["pool_groups"] == ["inference.networking.k8s.io"]  # type: ignore[index]
-    assert v.implementation_of("istio.io/gateway-controller") == "istio"
-    assert v.implementation_of("kgateway.dev/kgateway") == "kgateway"
-    assert v.implementation_of(None) is None
-    assert v.gateway_implementation_of_image("docker.io/istio/pilot:1.27.0") == "istio"
-    assert v.gateway_implementation_of_image("gcr.io/istio-testing/pilot:1.28-alpha.89f3") == "istio"
-    assert v.gateway_implementation_of_image("cr.kgateway.dev/kgateway-dev/kgateway:v2.0.4") == "kgateway"
-    assert v.gateway_implementation_of_image("docker.io/istio/proxyv2:1.27.0") is None
+def test_one_table_answers_rbac_and_flags() -> None:
+    """The release that says an EPP takes camelCase flags is the one that says what it must be allowed."""
+    r = _release("ghcr.io/llm-d/llm-d-inference-scheduler:v0.2.1")
+    assert r is not None and not r.pool_group_flag
+    assert {x["resources"][0] for x in r.rbac_rules if x["group"] == "inference.networking.x-k8s.io"} == {"inferencepools"}
+    assert knowledge.epp_fallback("kebab").pool_group_flag and not knowledge.epp_fallback("camel").pool_group_flag
 
 
-def test_gateway_controller_images_from_workloads() -> None:
+def test_gateway_implementations_answer_through_their_plugin() -> None:
+    istio = for_controller("istio.io/gateway-controller")
+    assert istio is not None and istio.name == "istio"
+    assert for_controller("openshift.io/gateway-controller/v1") is istio
+    assert for_controller("kgateway.dev/kgateway") is by_name("kgateway")
+    assert for_controller(None) is None and for_controller("example.com/other") is None
+    assert istio.release((1, 27, 0)).pool_groups == ("inference.networking.x-k8s.io",)  # type: ignore[union-attr]
+    assert istio.release((1, 28, 1)).pool_groups == ("inference.networking.k8s.io",)  # type: ignore[union-attr]
     dep = {"kind": "Deployment", "metadata": {"name": "istiod", "namespace": "istio-system"},
            "spec": {"template": {"spec": {"containers": [{"name": "discovery", "image": "docker.io/istio/pilot:1.27.0"}]}}}}
-    pod = {"kind": "Pod", "metadata": {"name": "istiod-1", "namespace": "istio-system"},
-           "spec": {"containers": [{"name": "discovery", "image": "docker.io/istio/pilot:1.27.0"}]}}
-    found = v.gateway_controller_images([dep, pod])
-    assert list(found) == ["istio"] and len(found["istio"]) == 1
-    img = found["istio"][0]
-    assert (img.tag, img.version, img.prerelease, img.obj) == ("1.27.0", (1, 27, 0), False, "Deployment/istio-system/istiod")
+    c = istio.controller(dep)
+    assert c is not None and (c.version_text, c.version, c.ref) == ("1.27.0", (1, 27, 0), "Deployment/istio-system/istiod")
+    dev = istio.controller({**dep, "spec": {"template": {"spec": {"containers": [
+        {"name": "discovery", "image": "gcr.io/istio-testing/pilot:1.28-alpha.89f3"}]}}}})
+    assert dev is not None and dev.version is None and dev.nominal == (1, 28, 0)
+    proxy = {**dep, "metadata": {"name": "gw-istio", "namespace": "llm-d"},
+             "spec": {"template": {"spec": {"containers": [{"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.27.0"}]}}}}
+    assert istio.controller(proxy) is None
 
 
 def test_known_issues_and_vllm_metrics() -> None:
-    assert [i["min_pools_per_gateway"] for i in v.known_issues("kgateway", (2, 0, 2))] == [2]
-    assert v.known_issues("kgateway", (2, 0, 3)) == []
-    assert v.vllm_metric_available("vllm:gpu_cache_usage_perc", (0, 10, 0)) is True
-    assert v.vllm_metric_available("vllm:gpu_cache_usage_perc", (0, 11, 0)) is False
-    assert v.vllm_metric_available("vllm:kv_cache_usage_perc", (0, 9, 1)) is False
-    assert v.vllm_metric_available("vllm:num_requests_waiting", (0, 11, 0)) is None
+    kgw = by_name("kgateway")
+    assert kgw is not None
+    assert [i["min_pools_per_gateway"] for i in kgw.known_issues((2, 0, 2))] == [2]
+    assert kgw.known_issues((2, 0, 3)) == []
+    assert knowledge.vllm_metric_available("vllm:gpu_cache_usage_perc", (0, 10, 0)) is True
+    assert knowledge.vllm_metric_available("vllm:gpu_cache_usage_perc", (0, 11, 0)) is False
+    assert knowledge.vllm_metric_available("vllm:kv_cache_usage_perc", (0, 9, 1)) is False
+    assert knowledge.vllm_metric_available("vllm:num_requests_waiting", (0, 11, 0)) is None
 
 
-def test_compat_data_is_consistent() -> None:
-    data = v.compat()
+def test_release_table_is_consistent() -> None:
+    data = knowledge.load("epp_releases")
     by_image: dict[str, list[str]] = {}
-    for e in data["epp"]:
+    for e in data["releases"]:
         assert e.get("source") and e.get("name") and e["flag_style"] in ("camel", "kebab"), e
-        for key in e.get("watches", []) + e.get("requires_crds", []) \
-                + e.get("prefers_crds", []):
+        for key in e.get("watches", []) + e.get("requires_crds", []) + e.get("prefers_crds", []):
             assert key in KINDS, key
         for reg in e.get("plugins", []):
             assert reg in data["plugin_registries"], reg
+        for rs in e["rbac"]:
+            assert rs in data["rulesets"], rs
         by_image.setdefault(e["image"], []).append(e["versions"])
     # No version of an image falls into two entries.
     for image, ranges in by_image.items():
         for probe in [(0, m, p) for m in range(12) for p in range(3)] + [(1, m, 0) for m in range(8)]:
             hits = [r for r in ranges if v.in_range(probe, r)]
             assert len(hits) <= 1, (image, probe, hits)
-    for e in data["gateways"] + data["known_issues"]:
-        assert e.get("source"), e
-    for patterns in data["gateway_images"].values():
-        for p in patterns:
-            re.compile(p)
-    for p in data["model_servers"]["images"] + data["model_servers"]["commands"]:
-        re.compile(p)
+    ms = knowledge.model_servers()
+    assert ms.images and ms.commands and ms.is_gpu_resource("nvidia.com/mig-1g.10gb")
+    for p in ms.images + ms.commands:
+        assert isinstance(p, re.Pattern)

@@ -11,22 +11,20 @@ shared with checks/e2e.py.
 from __future__ import annotations
 
 import ipaddress
-import shlex
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from llmd_doctor.checks import _k8s as k
-from llmd_doctor.checks import _llmd
-from llmd_doctor.kinds import X_INFERENCE
+from llmd_doctor import k8s as k
+from llmd_doctor.kinds import GATEWAY_KEY as GATEWAY
+from llmd_doctor.kinds import INFERENCE_MODEL, SERVICE
+from llmd_doctor.topology import Gateway, Pool, Route, topology
+from llmd_doctor.topology.servers import model_names
 
 if TYPE_CHECKING:
     from llmd_doctor.probes import ProbeOptions
     from llmd_doctor.snapshot import Snapshot
 
 Obj = dict[str, Any]
-GATEWAY = "Gateway.gateway.networking.k8s.io"
-INFERENCE_MODEL = f"InferenceModel.{X_INFERENCE}"
-GATEWAY_NAME_LABELS = ("gateway.networking.k8s.io/gateway-name", "istio.io/gateway-name")
 # Suffixes of names that only resolve inside a cluster.
 INTERNAL_SUFFIXES = (".svc", ".svc.cluster.local", ".cluster.local", ".local", ".internal")
 LOCAL_PORT = 8000
@@ -95,39 +93,19 @@ def ref_parts(ref: str | None) -> tuple[str, str] | None:
     return (parts[1], parts[2]) if len(parts) == 3 else None
 
 
-def routes_of_gateway(snap: Snapshot, gw_ns: str, gw_name: str) -> list[Obj]:
-    """HTTPRoutes whose parentRefs name the Gateway (kind and group default to Gateway API's)."""
-    out = []
-    for r in snap.maybe_list(_llmd.HTTPROUTE) or []:
-        refs = (r.get("spec") or {}).get("parentRefs")
-        for p in refs if isinstance(refs, list) else []:
-            if not isinstance(p, dict) or p.get("kind", "Gateway") != "Gateway":
-                continue
-            if p.get("name") == gw_name and (p.get("namespace") or k.namespace(r)) == gw_ns:
-                out.append(r)
-                break
-    return out
+def gateway_of(snap: Snapshot, ref: str | None) -> Gateway | None:
+    key = ref_parts(ref)
+    return next((g for g in topology(snap).gateways if g.key == key), None) if key else None
 
 
-def pools_of_routes(snap: Snapshot, routes: list[Obj]) -> list[_llmd.Pool]:
+def pools_of(routes: list[Route]) -> list[Pool]:
     """The InferencePools the routes send to (that exist in the snapshot)."""
-    all_pools = _llmd.pools(snap)
-    out: list[_llmd.Pool] = []
+    out: list[Pool] = []
     for r in routes:
-        for b in _llmd.route_backends(r):
-            if b.get("kind") != "InferencePool":
-                continue
-            ns = b.get("namespace") or k.namespace(r)
-            group = b.get("group")
-            for p in all_pools:
-                if p.name == b.get("name") and p.namespace == ns and (not group or group == p.group) and p not in out:
-                    out.append(p)
+        for b in r.pool_backends:
+            if b.pool.found and b.pool.target not in out:
+                out.append(b.pool.target)  # type: ignore[arg-type]
     return out
-
-
-def pool_pods(snap: Snapshot, pool: _llmd.Pool) -> list[Obj]:
-    return [p for p in snap.maybe_list("Pod", None) or []
-            if k.namespace(p) == pool.namespace and k.match_labels(pool.selector, k.labels(p))]
 
 
 def _programmed(gw: Obj) -> bool:
@@ -137,14 +115,14 @@ def _programmed(gw: Obj) -> bool:
 
 def _address(gw: Obj) -> str | None:
     for a in (gw.get("status") or {}).get("addresses") or []:
-        if isinstance(a, dict) and a.get("value"):
+        if a.get("value"):
             return str(a["value"])
     return None
 
 
 def _listener(gw: Obj) -> tuple[str, int, str] | None:
     """(name, port, scheme) of the first HTTP listener, else the first HTTPS one."""
-    listeners = [x for x in (gw.get("spec") or {}).get("listeners") or [] if isinstance(x, dict)]
+    listeners = list((gw.get("spec") or {}).get("listeners") or [])
     for proto, scheme in (("HTTP", "http"), ("HTTPS", "https")):
         for x in listeners:
             port = _port(x.get("port"))
@@ -166,20 +144,17 @@ def is_internal(host: str) -> bool:
     return ip.is_private or ip.is_link_local or ip.is_loopback
 
 
-def _gateway_service(snap: Snapshot, gw: Obj, address: str | None, port: int) -> tuple[str | None, int | None]:
-    """The Service in front of the gateway's proxy (Istio/kgateway label it with the Gateway's name)."""
-    ns, name = k.namespace(gw), k.name(gw)
-    services = snap.maybe_list("Service", None) or []
-    svc = next((s for s in services if k.namespace(s) == ns
-                and any(k.labels(s).get(lb) == name for lb in GATEWAY_NAME_LABELS)), None)
+def _gateway_service(snap: Snapshot, gw: Gateway, address: str | None, port: int) -> tuple[str | None, int | None]:
+    """The Service in front of the gateway's proxy (its implementation says how it is named)."""
+    svc = gw.data_plane.service.target if gw.data_plane is not None else None
     if svc is None and address and ".svc" in address:
         host_svc, host_ns = (address.split(".") + [""])[:2]
-        svc = next((s for s in services if k.name(s) == host_svc and k.namespace(s) == host_ns), None)
+        svc = snap.get(SERVICE, host_ns, host_svc) if snap.gap(SERVICE, host_ns) is None else None
         if svc is None:
             return f"{host_ns}/{host_svc}", port
     if svc is None:
         return None, None
-    ports = [p for p in (svc.get("spec") or {}).get("ports") or [] if isinstance(p, dict)]
+    ports = list((svc.get("spec") or {}).get("ports") or [])
     match = next((p for p in ports if p.get("port") == port), None) or next(
         (p for p in ports if str(p.get("name", "")).startswith("http")), None)
     return f"{k.namespace(svc)}/{k.name(svc)}", (_port(match.get("port")) if match else None) or port
@@ -192,16 +167,14 @@ def _url(scheme: str, host: str, port: int) -> str:
     return f"{scheme}://{host}" + ("" if port == default else f":{port}")
 
 
-def choose_gateway(snap: Snapshot) -> tuple[Obj | None, list[Obj]]:
+def choose_gateway(snap: Snapshot) -> tuple[Gateway | None, list[Gateway]]:
     """The Gateway that leads to an InferencePool (then any routed one), Programmed with an address first."""
-    gws = snap.maybe_list(GATEWAY) or []
 
-    def rank(gw: Obj) -> tuple[int, int, int]:
-        routes = routes_of_gateway(snap, k.namespace(gw), k.name(gw))
-        to_pool = any(b.get("kind") == "InferencePool" for r in routes for b in _llmd.route_backends(r))
-        return (2 if to_pool else 1 if routes else 0, int(_programmed(gw)), int(_address(gw) is not None))
+    def rank(g: Gateway) -> tuple[int, int, int]:
+        to_pool = any(r.pool_backends for r in g.routes)
+        return (2 if to_pool else 1 if g.routes else 0, int(_programmed(g.obj)), int(_address(g.obj) is not None))
 
-    ranked = sorted(gws, key=rank, reverse=True)
+    ranked = sorted(topology(snap).gateways, key=rank, reverse=True)
     return (ranked[0] if ranked else None), ranked[1:]
 
 
@@ -210,25 +183,13 @@ def choose_gateway(snap: Snapshot) -> tuple[Obj | None, list[Obj]]:
 
 def served_model_of(container: Obj) -> str | None:
     """The name a model-server container serves: --served-model-name, else `vllm serve <m>`, else --model."""
-    argv = [str(a) for a in (container.get("command") or []) + (container.get("args") or [])]
-    if any(" " in a for a in argv):  # `sh -c "vllm serve m --port 8000"`
-        argv = [t for a in argv for t in (shlex.split(a) if " " in a else [a])]
-    found: dict[str, str] = {}
-    for i, a in enumerate(argv):
-        for flag in ("--served-model-name", "--model"):
-            if a == flag and i + 1 < len(argv) and not argv[i + 1].startswith("-"):
-                found.setdefault(flag, argv[i + 1])
-            elif a.startswith(flag + "="):
-                found.setdefault(flag, a.split("=", 1)[1])
-        if a == "serve" and i > 0 and argv[i - 1].endswith("vllm") and i + 1 < len(argv) \
-                and not argv[i + 1].startswith("-"):
-            found.setdefault("serve", argv[i + 1])
-    return found.get("--served-model-name") or found.get("serve") or found.get("--model")
+    names = model_names(container)
+    return names[0] if names else None
 
 
-def model_server_names(snap: Snapshot, pools: list[_llmd.Pool]) -> list[tuple[str, str]]:
-    """(model name, Pod ref) for the model-server pods of the pools (all pods when no pool is known)."""
-    pods = [p for pool in pools for p in pool_pods(snap, pool)] if pools else snap.maybe_list("Pod") or []
+def model_server_names(snap: Snapshot, pools: list[Pool]) -> list[tuple[str, str]]:
+    """(model name, Pod ref) for the model-server pods of the pools (all model-server pods when no pool is known)."""
+    pods = [p for pool in pools for p in pool.pods] if pools else list(topology(snap).server_pods())
     out: list[tuple[str, str]] = []
     for pod in pods:
         for c in k.containers(k.pod_spec(pod)):
@@ -238,10 +199,12 @@ def model_server_names(snap: Snapshot, pools: list[_llmd.Pool]) -> list[tuple[st
     return out
 
 
-def inference_models(snap: Snapshot, pools: list[_llmd.Pool]) -> list[tuple[str, str]]:
+def inference_models(snap: Snapshot, pools: list[Pool]) -> list[tuple[str, str]]:
     """(spec.modelName, InferenceModel ref) of the InferenceModels of the pools (all, when no pool)."""
+    if snap.gap(INFERENCE_MODEL) is not None or INFERENCE_MODEL not in snap.collected:
+        return []
     out = []
-    for im in snap.maybe_list(INFERENCE_MODEL) or []:
+    for im in snap.list(INFERENCE_MODEL):
         spec = im.get("spec") or {}
         ref = spec.get("poolRef") or {}
         if pools and not any(p.name == ref.get("name") and p.namespace == k.namespace(im) for p in pools):
@@ -251,7 +214,7 @@ def inference_models(snap: Snapshot, pools: list[_llmd.Pool]) -> list[tuple[str,
     return out
 
 
-def discover_model(snap: Snapshot, pools: list[_llmd.Pool]) -> tuple[str | None, str | None]:
+def discover_model(snap: Snapshot, pools: list[Pool]) -> tuple[str | None, str | None]:
     for name, ref in inference_models(snap, pools) + model_server_names(snap, pools):
         return name, ref
     return None, None
@@ -262,18 +225,17 @@ def discover_model(snap: Snapshot, pools: list[_llmd.Pool]) -> tuple[str | None,
 
 def discover(snap: Snapshot, opts: ProbeOptions) -> Target:
     gw, others = choose_gateway(snap)
-    routes = routes_of_gateway(snap, k.namespace(gw), k.name(gw)) if gw is not None else []
-    pools = pools_of_routes(snap, routes)
+    pools = pools_of(list(gw.routes)) if gw is not None else []
     t = Target()
     if opts.model:
         t.model, t.model_source = opts.model, "--model"
     else:
         t.model, t.model_source = discover_model(snap, pools)
     if gw is not None:
-        t.gateway = f"Gateway/{k.namespace(gw)}/{k.name(gw)}"
-        t.others = [f"Gateway/{k.namespace(o)}/{k.name(o)}" for o in others]
-        lst = _listener(gw)
-        t.address = _address(gw)
+        t.gateway = gw.ref
+        t.others = [o.ref for o in others]
+        lst = _listener(gw.obj)
+        t.address = _address(gw.obj)
         if lst:
             t.listener, t.port, scheme = lst
             t.service, t.service_port = _gateway_service(snap, gw, t.address, t.port)
@@ -286,7 +248,7 @@ def discover(snap: Snapshot, opts: ProbeOptions) -> Target:
         t.not_found = None
         return t
     if gw is None:
-        t.not_found = "no Gateway found" + ("" if snap.has_collected(GATEWAY) else " (Gateways were not read)") \
+        t.not_found = "no Gateway found" + ("" if snap.gap(GATEWAY) is None else " (Gateways were not read)") \
             + "; pass --gateway-url to probe an OpenAI-compatible endpoint"
     elif t.listener is None:
         t.not_found = f"{t.gateway} has no HTTP or HTTPS listener; pass --gateway-url"

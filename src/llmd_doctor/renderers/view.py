@@ -26,21 +26,6 @@ from llmd_doctor.model import (
 )
 from llmd_doctor.report import CapabilityStatus, Report
 
-AREA_TITLES = {
-    "cluster": "Cluster",
-    "istio": "Istio",
-    "gateway": "Gateway API",
-    "gateway-api": "Gateway API",
-    "httproute": "HTTPRoutes",
-    "inference": "Inference extension",
-    "inferencepool": "InferencePool",
-    "inferencemodel": "InferenceModel",
-    "epp": "Endpoint picker (EPP)",
-    "rbac": "RBAC",
-    "model-servers": "Model servers",
-    "compat": "Version compatibility",
-    "e2e": "End-to-end",
-}
 
 # What each capability gives, and what its loss means (the seed's "What works / What's missing").
 CAPABILITY_TEXT: dict[str, tuple[str, str]] = {
@@ -83,7 +68,9 @@ MAX_BODY = 6000
 
 
 def area_title(area: str) -> str:
-    return AREA_TITLES.get(area) or area.replace("-", " ").replace("_", " ").capitalize()
+    from llmd_doctor.registry import area_title as title
+
+    return title(area)
 
 
 def cap_title(name: str) -> str:

@@ -1,0 +1,4 @@
+"""Do the versions of the pieces agree."""
+
+AREA = "compat"
+TITLE = "Version compatibility"

@@ -1,0 +1,4 @@
+"""What the endpoint picker's ServiceAccount may do."""
+
+AREA = "rbac"
+TITLE = "RBAC"

@@ -1,0 +1,303 @@
+"""The interface every gateway implementation plugin has, and its data-driven default.
+
+A gateway implementation (Istio, kgateway, agentgateway, GKE, Envoy AI Gateway) is one module beside
+this one and one YAML file of facts with sources (`<name>.yaml`). The module subclasses
+`GatewayImplementation` only where the data cannot say it (Istio picks its control plane by
+revision); everything else — which GatewayClass controller names it owns, how to find its controller
+and version, which InferencePool API groups a release routes, the switch that turns InferencePool
+support on, what a Gateway's parametersRef must name, the data plane it creates per Gateway, its log
+signatures — is read from the facts. The topology asks this interface; no check names an
+implementation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from llmd_doctor import k8s
+from llmd_doctor import versions as v
+from llmd_doctor.knowledge import Signature, signature_from
+
+Obj = dict[str, Any]
+_TRUE = ("1", "t", "T", "TRUE", "true", "True")  # Go strconv.ParseBool
+
+
+@dataclass(frozen=True)
+class Controller:
+    """A control plane that programs Gateways: its workload, the container that carries its
+    switch and version, and that version (None for dev builds and moving tags)."""
+
+    implementation: str
+    workload: Obj
+    container: Obj
+    version_text: str | None
+    version: v.Version | None
+    nominal: v.Version | None  # major.minor of any build, pre-releases included
+    revision: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"{self.workload.get('kind', 'Deployment')}/{k8s.namespace(self.workload)}/{k8s.name(self.workload)}"
+
+    @property
+    def image(self) -> str:
+        return str(self.container.get("image", ""))
+
+    @property
+    def label(self) -> str:
+        if self.version_text and self.version is None:
+            return f"{self.version_text} (pre-release build)"
+        return self.version_text or "unknown version"
+
+    def env(self, name: str) -> tuple[bool, str | None]:
+        """(is set, literal value) of an env var on the controller container (None = valueFrom)."""
+        for e in self.container.get("env") or []:
+            if e.get("name") == name:
+                return True, (str(e["value"]) if "value" in e else None)
+        return False, None
+
+    def flag(self, name: str) -> str | None:
+        argv = [str(a) for a in (self.container.get("command") or []) + (self.container.get("args") or [])]
+        return k8s.parse_args(argv).get(name)
+
+
+@dataclass(frozen=True)
+class Switch:
+    """The state of the switch that turns InferencePool backends on in a controller."""
+
+    state: str  # on | off | unknown (set from a reference) | always (no switch) | not-observable
+    name: str | None = None  # the env var or flag that says so
+    value: str | None = None
+    names: tuple[str, ...] = ()  # every name this release reads
+    enable: str = ""  # how to turn it on, as the user types it
+    source: str = ""
+
+    @property
+    def text(self) -> str:
+        if self.state == "always":
+            return "no switch needed"
+        if self.name:
+            return f"{self.name}={self.value if self.value is not None else '<from a reference>'}"
+        return f"{' / '.join(self.names) or 'the switch'} not set"
+
+
+@dataclass(frozen=True)
+class Release:
+    """What one release range of an implementation routes and needs."""
+
+    versions: str
+    pool_groups: tuple[str, ...]
+    source: str
+    switch: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class DataPlaneSpec:
+    """Where the proxy the controller creates for one Gateway lives (None fields: not known)."""
+
+    managed: bool
+    namespace: str | None
+    deployment: str | None
+    service: str | None
+    labels: dict[str, str]
+    source: str
+
+
+class GatewayImplementation:
+    """A gateway implementation, its facts read from `<name>.yaml` beside its module."""
+
+    name: str = ""
+
+    def __init__(self, facts: dict[str, Any]):
+        self.facts = facts
+        self.name = str(facts["name"])
+        self.title = str(facts.get("title") or self.name)
+
+    # ---- which GatewayClasses -----------------------------------------------------------------
+
+    def owns(self, controller_name: str | None) -> bool:
+        if not controller_name:
+            return False
+        for entry in self.facts.get("controller_names") or []:
+            if entry.get("value") == controller_name or (
+                    entry.get("prefix") and controller_name.startswith(str(entry["prefix"]))):
+                return True
+        return False
+
+    # ---- the control plane ----------------------------------------------------------------------
+
+    @property
+    def managed(self) -> bool:
+        """The controller runs outside the cluster (a cloud service): nothing to find or read."""
+        return bool((self.facts.get("controller") or {}).get("managed"))
+
+    @cached_property
+    def _images(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(re.compile(p) for p in (self.facts.get("controller") or {}).get("images") or ())
+
+    @cached_property
+    def _names(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(re.compile(p) for p in (self.facts.get("controller") or {}).get("deployment_names") or ())
+
+    def controller_container(self, workload: Obj) -> Obj | None:
+        """The container of a Deployment that is this implementation's controller, or None."""
+        c = self.facts.get("controller") or {}
+        labels = c.get("labels") or {}
+        named = any(p.search(k8s.name(workload)) for p in self._names) or (
+            bool(labels) and all(k8s.labels(workload).get(a) == b for a, b in labels.items()))
+        containers = k8s.containers(k8s.pod_spec(workload), init=False)
+        by_image = next((x for x in containers if any(p.search(str(x.get("image", ""))) for p in self._images)), None)
+        if by_image is not None:
+            return by_image
+        if not named:
+            return None
+        wanted = (c.get("container") or {}).get("names") or ()
+        return next((x for x in containers if x.get("name") in wanted), None)
+
+    def controller(self, workload: Obj) -> Controller | None:
+        container = self.controller_container(workload)
+        if container is None:
+            return None
+        text = self.version_text(workload, container)
+        revision = ""
+        rev_label = (self.facts.get("controller") or {}).get("revision_label")
+        if rev_label:
+            revision = k8s.labels(workload).get(str(rev_label), "default")
+        release = text if text and re.match(r"^v?\d+\.\d+\.\d+$", text) else None
+        return Controller(self.name, workload, container, text, v.parse(release), v.parse(text), revision)
+
+    def version_text(self, workload: Obj, container: Obj) -> str | None:
+        """The version as shipped: the image tag (suffixes like -distroless dropped), else a label."""
+        tag = k8s.image_tag(str(container.get("image", "")))
+        if tag and v.parse(tag):
+            return re.sub(r"-(distroless|debug)$", "", tag)
+        label = k8s.labels(workload).get("app.kubernetes.io/version")
+        return label if label and v.parse(label) else None
+
+    def controller_for(self, gateway: Obj, controller_name: str | None,
+                       controllers: list[Controller]) -> Controller | None:
+        """The control plane that programs this Gateway (one, when the implementation runs one)."""
+        return controllers[0] if controllers else None
+
+    # ---- what a release routes and needs ----------------------------------------------------------
+
+    @cached_property
+    def releases(self) -> tuple[Release, ...]:
+        return tuple(Release(str(r["versions"]), tuple(r["pool_groups"]), str(r.get("source") or ""),
+                             dict(r.get("switch") or {}), str(r.get("note") or ""))
+                     for r in self.facts.get("releases") or [])
+
+    def release(self, version: v.Version | None) -> Release | None:
+        if version is None:
+            return None
+        return next((r for r in self.releases if v.in_range(version, r.versions)), None)
+
+    def pool_groups(self, controller: Controller | None) -> tuple[tuple[str, ...] | None, str]:
+        """InferencePool API groups this implementation routes (at the controller's release), with
+        the source; None when unknown (a dev build or unknown version whose releases disagree)."""
+        if not self.releases:
+            return None, ""
+        rel = self.release(controller.version) if controller is not None else None
+        if rel is not None:
+            return rel.pool_groups, rel.source
+        if controller is not None and controller.version is not None:
+            return None, ""  # a release outside every known range
+        if len({tuple(sorted(r.pool_groups)) for r in self.releases}) == 1:
+            return self.releases[0].pool_groups, "; ".join(dict.fromkeys(r.source for r in self.releases))
+        return None, ""
+
+    # ---- the inference-extension switch ---------------------------------------------------------
+
+    def switch(self, controller: Controller | None) -> Switch:
+        base = dict(self.facts.get("switch") or {"kind": "always"})
+        rel = self.release((controller.version or controller.nominal) if controller else None)
+        if rel is not None and rel.switch:
+            base.update(rel.switch)
+        kind = str(base.get("kind", "env"))
+        names = tuple(str(n) for n in base.get("names") or ())
+        enable, source = str(base.get("enable") or ""), str(base.get("source") or "")
+        if kind in ("always", "not-observable") or not names:
+            return Switch("always" if kind != "not-observable" else kind, names=names, enable=enable, source=source)
+        if controller is None:
+            return Switch("unknown", names=names, enable=enable, source=source)
+        truthy = tuple(str(t) for t in base.get("truthy") or _TRUE)
+        found: list[tuple[str, str | None]] = []
+        for n in names:
+            if kind == "env":
+                present, value = controller.env(n)
+            else:
+                value = controller.flag(n)
+                present = value is not None
+            if present:
+                found.append((n, value))
+        for n, value in found:
+            if value is not None and value.strip() in truthy:
+                return Switch("on", n, value, names, enable, source)
+        if any(value is None for _, value in found):
+            n = next(n for n, value in found if value is None)
+            return Switch("unknown", n, None, names, enable, source)
+        default_on = bool(base.get("default"))
+        if found:
+            n, value = found[0]
+            return Switch("off", n, value, names, enable, source)
+        return Switch("on" if default_on else "off", None, None, names, enable, source)
+
+    # ---- parametersRef and data plane ---------------------------------------------------------------
+
+    def parameters_kinds(self) -> list[dict[str, Any]]:
+        """What a Gateway's spec.infrastructure.parametersRef may name ({group, kind, source})."""
+        return list(self.facts.get("parameters_ref") or [])
+
+    def data_plane(self, gateway: Obj) -> DataPlaneSpec:
+        dp = self.facts.get("data_plane") or {}
+        values = {"gateway": k8s.name(gateway), "namespace": k8s.namespace(gateway),
+                  "class": str((gateway.get("spec") or {}).get("gatewayClassName", ""))}
+
+        def fill(t: Any) -> str | None:
+            return str(t).format(**values) if t else None
+
+        ns = dp.get("namespace", "gateway")
+        return DataPlaneSpec(
+            managed=bool(dp.get("managed")),
+            namespace=values["namespace"] if ns == "gateway" else fill(ns),
+            deployment=fill(dp.get("deployment")), service=fill(dp.get("service")),
+            labels={str(a): str(fill(b)) for a, b in (dp.get("selector_labels") or {}).items()},
+            source=str(dp.get("source") or ""),
+        )
+
+    # ---- logs and known issues -------------------------------------------------------------------
+
+    @cached_property
+    def log_signatures(self) -> tuple[Signature, ...]:
+        return tuple(signature_from({**e, "component": self.name}) for e in self.facts.get("log_signatures") or [])
+
+    @cached_property
+    def condition_signatures(self) -> tuple[Signature, ...]:
+        return tuple(signature_from({**e, "component": self.name})
+                     for e in self.facts.get("condition_signatures") or [])
+
+    def known_issues(self, version: v.Version | None) -> list[dict[str, Any]]:
+        if version is None:
+            return []
+        return [e for e in self.facts.get("known_issues") or [] if v.in_range(version, str(e.get("versions", "")))]
+
+    # ---- implementation-specific evidence (overridden by plugins that have some) ----------------------
+
+    def pool_objects(self, pool_namespace: str, pool_name: str, services: list[Obj]) -> list[str]:
+        """Objects the controller creates for a pool it reconciled (Istio's shadow Service), as refs:
+        evidence that it picked the pool up."""
+        return []
+
+
+def load_facts(module: str, name: str) -> dict[str, Any]:
+    """The `<name>.yaml` beside a plugin module."""
+    package = module.rsplit(".", 1)[0]
+    text = resources.files(package).joinpath(f"{name}.yaml").read_text("utf-8")
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

@@ -1,0 +1,5 @@
+"""kgateway: every fact is data (kgateway.yaml); nothing here needs code."""
+
+from llmd_doctor.gateways.base import GatewayImplementation, load_facts
+
+IMPLEMENTATION = GatewayImplementation(load_facts(__name__, "kgateway"))

@@ -1,0 +1,184 @@
+"""Small readers of Kubernetes object shapes, shared by the topology and the checks (no llm-d knowledge).
+
+Objects reach here after the sources dropped those of impossible shape (`llmd_doctor.shapes`), so the
+fields these readers touch have the types the API gives them.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+Obj = dict[str, Any]
+
+
+def meta(o: Obj) -> Obj:
+    return o.get("metadata") or {}
+
+
+def name(o: Obj) -> str:
+    return str(meta(o).get("name", ""))
+
+
+def namespace(o: Obj) -> str:
+    return str(meta(o).get("namespace", ""))
+
+
+def labels(o: Obj) -> dict[str, str]:
+    raw = meta(o).get("labels") or {}
+    if all(type(v) is str for v in raw.values()):
+        return raw  # the API's shape: no copy (callers never mutate it)
+    return {str(k): str(v) for k, v in raw.items()}  # hand-written YAML (`true` unquoted)
+
+
+def condition(o: Obj, ctype: str, conditions: list[Obj] | None = None) -> Obj | None:
+    conds = conditions if conditions is not None else (o.get("status") or {}).get("conditions") or []
+    return next((c for c in conds if isinstance(c, dict) and c.get("type") == ctype), None)
+
+
+def cond_text(c: Obj | None, ctype: str) -> str:
+    """`Programmed=False (AddressNotAssigned: no address)`; `Programmed missing` when absent."""
+    if c is None:
+        return f"{ctype} missing"
+    text = f"{ctype}={c.get('status', '?')}"
+    detail = ": ".join(str(x) for x in (c.get("reason"), c.get("message")) if x)
+    return f"{text} ({detail})" if detail else text
+
+
+# ---- label selectors -----------------------------------------------------------------------
+
+
+def match_labels(selector: dict[str, str] | None, lbls: dict[str, str]) -> bool:
+    """A flat selector map (Service, v1alpha2 InferencePool). An empty selector matches nothing."""
+    if not selector:
+        return False
+    return all(lbls.get(k) == str(v) for k, v in selector.items())
+
+
+def match_selector(selector: Obj | None, lbls: dict[str, str]) -> bool:
+    """A metav1.LabelSelector (matchLabels + matchExpressions). An empty selector matches nothing."""
+    if not selector:
+        return False
+    ml = selector.get("matchLabels") or {}
+    exprs = selector.get("matchExpressions") or []
+    if not ml and not exprs:
+        return False
+    if any(lbls.get(k) != str(v) for k, v in ml.items()):
+        return False
+    for e in exprs:
+        key, op, values = e.get("key"), e.get("operator"), [str(v) for v in e.get("values") or []]
+        has = key in lbls
+        if (op == "In" and (not has or lbls[key] not in values)) or (op == "NotIn" and has and lbls[key] in values) \
+                or (op == "Exists" and not has) or (op == "DoesNotExist" and has):
+            return False
+    return True
+
+
+def selector_text(selector: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in selector.items())
+
+
+# ---- workloads -----------------------------------------------------------------------------
+
+
+def containers(pod_or_template_spec: Obj, init: bool = True) -> list[Obj]:
+    spec = pod_or_template_spec
+    out = list(spec.get("containers") or [])
+    if init:
+        out += list(spec.get("initContainers") or [])
+    return [c for c in out if isinstance(c, dict)]
+
+
+def pod_spec(o: Obj) -> Obj:
+    """The pod spec of a Pod, or the template's of a Deployment/ReplicaSet/StatefulSet."""
+    if o.get("kind") == "Pod":
+        return o.get("spec") or {}
+    return ((o.get("spec") or {}).get("template") or {}).get("spec") or {}
+
+
+def pods_of(workload: Obj, pods: list[Obj]) -> list[Obj]:
+    sel = (workload.get("spec") or {}).get("selector")
+    ns = namespace(workload)
+    return [p for p in pods if namespace(p) == ns and match_selector(sel, labels(p))]
+
+
+def image_tag(image: str) -> str | None:
+    image = image.split("@", 1)[0]
+    last = image.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else None
+
+
+def parse_args(argv: list[str]) -> dict[str, str]:
+    """Go flag / pflag arguments -> {flag name: value} (`-poolName x`, `--pool-name=x`, `--v 4`)."""
+    return dict(_parse_args(tuple(str(a) for a in argv)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_args(argv: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    flags: dict[str, str] = {}
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a.startswith("-") and len(a) > 1:
+            key = a.lstrip("-")
+            if "=" in key:
+                k, v = key.split("=", 1)
+                flags[k] = v
+            elif i + 1 < len(argv) and not re.match(r"^--?[A-Za-z]", argv[i + 1]):
+                flags[key] = argv[i + 1]
+                i += 1
+            else:
+                flags[key] = "true"
+        i += 1
+    return tuple(flags.items())
+
+
+# ---- pod health ----------------------------------------------------------------------------
+
+
+def container_statuses(pod: Obj, init: bool = True) -> list[Obj]:
+    st = pod.get("status") or {}
+    out = list(st.get("containerStatuses") or [])
+    if init:
+        out += list(st.get("initContainerStatuses") or [])
+    return [c for c in out if isinstance(c, dict)]
+
+
+def pod_ready(pod: Obj) -> bool:
+    c = condition(pod, "Ready")
+    return bool(c and c.get("status") == "True")
+
+
+def restarts(pod: Obj) -> int:
+    return sum(int(c.get("restartCount") or 0) for c in container_statuses(pod))
+
+
+def waiting_reasons(pod: Obj) -> list[tuple[str, str, str]]:
+    """(container, reason, message) of containers in a waiting state."""
+    out = []
+    for c in container_statuses(pod):
+        w = (c.get("state") or {}).get("waiting")
+        if w:
+            out.append((str(c.get("name")), str(w.get("reason") or "Waiting"), str(w.get("message") or "")))
+    return out
+
+
+def last_terminated(cs: Obj) -> Obj | None:
+    return (cs.get("lastState") or {}).get("terminated")
+
+
+def pod_summary(pod: Obj) -> str:
+    """`Running, not Ready, CrashLoopBackOff (epp), 47 restarts, last exit 2 (Error)`."""
+    st = pod.get("status") or {}
+    parts = [str(st.get("phase") or "Unknown"), "Ready" if pod_ready(pod) else "not Ready"]
+    parts += [f"{reason} ({c})" for c, reason, _ in waiting_reasons(pod)]
+    n = restarts(pod)
+    if n:
+        parts.append(f"{n} restarts")
+    for cs in container_statuses(pod):
+        t = last_terminated(cs)
+        if t:
+            parts.append(f"last exit {t.get('exitCode')} ({t.get('reason') or 'terminated'})")
+            break
+    return ", ".join(parts)

@@ -1,0 +1,266 @@
+"""The shape of every field llmd-doctor reads, per kind: what an API server would send.
+
+One declaration serves two purposes:
+- **Validation.** An object whose field has a type no API server sends (`selector: [1]`,
+  `containers: [1]`, `rules: 3`) is dropped by the source with one warning naming it and the field,
+  so the topology and the checks can trust the shapes they read and never crash on them.
+- **Pruning.** The live source keeps only these fields of each listed item (memory at 10,000 pods);
+  a field that is read but not declared here would be lost, which `tests/test_shapes.py` catches by
+  running every check on pruned and unpruned snapshots of every example.
+
+A schema is a dict `{field: schema}` (the value must be an object; only the named fields are
+checked and kept), a one-element list `[schema]` (a list whose items match), `MAP` (an object kept
+whole, e.g. labels), `ANY` (kept as is, unchecked) or a tuple of scalar types.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ANY = "any"
+MAP = "map"
+STR: tuple[type, ...] = (str,)
+INT: tuple[type, ...] = (int,)
+BOOL: tuple[type, ...] = (bool,)
+SCALAR: tuple[type, ...] = (str, int, float, bool)
+INT_OR_STR: tuple[type, ...] = (int, str)
+QUANTITY: tuple[type, ...] = (str, int, float)
+
+Schema = Any
+
+# ---- shared pieces ---------------------------------------------------------------------------
+
+CONDITIONS = [{"type": STR, "status": STR, "reason": STR, "message": STR, "observedGeneration": INT,
+               "lastTransitionTime": STR}]
+METADATA = {
+    "name": STR, "namespace": STR, "labels": MAP, "annotations": MAP, "uid": STR, "generation": INT,
+    "creationTimestamp": STR, "resourceVersion": STR,
+    "ownerReferences": [{"kind": STR, "name": STR, "controller": BOOL, "apiVersion": STR, "uid": STR}],
+}
+LABEL_SELECTOR = {
+    "matchLabels": MAP,
+    "matchExpressions": [{"key": STR, "operator": STR, "values": [SCALAR]}],
+}
+_PROBE = {
+    "httpGet": {"port": INT_OR_STR, "path": STR, "scheme": STR},
+    "tcpSocket": {"port": INT_OR_STR},
+    "grpc": {"port": INT},
+    "exec": {"command": [SCALAR]},
+    "initialDelaySeconds": INT, "periodSeconds": INT, "failureThreshold": INT, "timeoutSeconds": INT,
+}
+CONTAINER = {
+    "name": STR, "image": STR, "command": [SCALAR], "args": [SCALAR], "restartPolicy": STR, "workingDir": STR,
+    "ports": [{"containerPort": INT, "name": STR, "protocol": STR}],
+    "env": [{"name": STR, "value": SCALAR, "valueFrom": {
+        "fieldRef": {"fieldPath": STR},
+        "secretKeyRef": {"name": STR, "key": STR, "optional": BOOL},
+        "configMapKeyRef": {"name": STR, "key": STR, "optional": BOOL},
+    }}],
+    "envFrom": [{"configMapRef": {"name": STR}, "secretRef": {"name": STR}, "prefix": STR}],
+    "resources": {"requests": MAP, "limits": MAP, "claims": [{"name": STR}]},
+    "volumeMounts": [{"name": STR, "mountPath": STR, "subPath": STR, "readOnly": BOOL}],
+    "readinessProbe": _PROBE, "livenessProbe": _PROBE, "startupProbe": _PROBE,
+}
+_NODE_SELECTOR_TERM = {"matchExpressions": [{"key": STR, "operator": STR, "values": [SCALAR]}],
+                       "matchFields": [{"key": STR, "operator": STR, "values": [SCALAR]}]}
+POD_SPEC = {
+    "containers": [CONTAINER],
+    "initContainers": [CONTAINER],
+    "volumes": [{
+        "name": STR,
+        "configMap": {"name": STR, "items": [{"key": STR, "path": STR}], "optional": BOOL},
+        "secret": {"secretName": STR},
+        "projected": {"sources": [{"configMap": {"name": STR, "items": [{"key": STR, "path": STR}]},
+                                   "secret": {"name": STR}}]},
+        "persistentVolumeClaim": {"claimName": STR}, "emptyDir": MAP, "hostPath": MAP,
+    }],
+    "nodeName": STR, "nodeSelector": MAP, "serviceAccountName": STR, "serviceAccount": STR,
+    "tolerations": [{"key": STR, "operator": STR, "value": SCALAR, "effect": STR}],
+    "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [_NODE_SELECTOR_TERM]}}},
+    "resourceClaims": [MAP],
+    "schedulerName": STR, "priorityClassName": STR, "hostNetwork": BOOL,
+}
+_CONTAINER_STATE = {
+    "waiting": {"reason": STR, "message": STR},
+    "running": {"startedAt": STR},
+    "terminated": {"exitCode": INT, "signal": INT, "reason": STR, "message": STR, "startedAt": STR,
+                   "finishedAt": STR},
+}
+CONTAINER_STATUS = {"name": STR, "ready": BOOL, "started": BOOL, "restartCount": INT, "image": STR,
+                    "state": _CONTAINER_STATE, "lastState": _CONTAINER_STATE}
+TEMPLATE = {"metadata": {"labels": MAP, "annotations": MAP}, "spec": POD_SPEC}
+WORKLOAD_STATUS = {"replicas": INT, "readyReplicas": INT, "availableReplicas": INT, "updatedReplicas": INT,
+                   "observedGeneration": INT, "conditions": CONDITIONS}
+WORKLOAD = {"spec": {"replicas": INT, "selector": LABEL_SELECTOR, "template": TEMPLATE, "strategy": MAP},
+            "status": WORKLOAD_STATUS}
+_PARENT_REF = {"group": STR, "kind": STR, "namespace": STR, "name": STR, "sectionName": STR, "port": INT}
+_ROUTE_PARENT_STATUS = {"parentRef": _PARENT_REF, "controllerName": STR, "conditions": CONDITIONS}
+_BACKEND_REF = {"group": STR, "kind": STR, "namespace": STR, "name": STR, "port": INT, "weight": INT}
+_POOL_PARENT_STATUS = {"parentRef": _PARENT_REF, "controllerName": STR, "conditions": CONDITIONS}
+_RBAC_RULE = {"apiGroups": [STR], "resources": [STR], "verbs": [STR], "resourceNames": [STR],
+              "nonResourceURLs": [STR]}
+_SUBJECT = {"kind": STR, "name": STR, "namespace": STR, "apiGroup": STR}
+_TLS = {"mode": STR, "insecureSkipVerify": BOOL, "caCertificates": STR, "credentialName": STR, "sni": STR}
+
+# ---- per kind ----------------------------------------------------------------------------------
+
+SCHEMAS: dict[str, Schema] = {
+    "Pod": {"spec": POD_SPEC, "status": {
+        "phase": STR, "reason": STR, "message": STR, "podIP": STR, "hostIP": STR, "startTime": STR,
+        "conditions": CONDITIONS, "containerStatuses": [CONTAINER_STATUS],
+        "initContainerStatuses": [CONTAINER_STATUS]}},
+    "Deployment.apps": WORKLOAD,
+    "ReplicaSet.apps": WORKLOAD,
+    "StatefulSet.apps": WORKLOAD,
+    "Service": {"spec": {"selector": MAP, "type": STR, "clusterIP": STR,
+                         "ports": [{"name": STR, "port": INT, "targetPort": INT_OR_STR, "protocol": STR,
+                                    "appProtocol": STR}]},
+                "status": {"loadBalancer": {"ingress": [{"ip": STR, "hostname": STR}]}}},
+    "ServiceAccount": {},
+    "Namespace": {"status": {"phase": STR}},
+    "ConfigMap": {"data": MAP, "binaryData": MAP},
+    "Secret": {"type": STR, "data": MAP},
+    "Node": {"spec": {"unschedulable": BOOL, "taints": [{"key": STR, "value": SCALAR, "effect": STR}]},
+             "status": {"allocatable": MAP, "capacity": MAP, "conditions": CONDITIONS,
+                        "nodeInfo": MAP}},
+    "Event": {"type": STR, "reason": STR, "message": STR, "note": STR, "count": INT, "series": {"count": INT},
+              "lastTimestamp": STR, "eventTime": STR, "firstTimestamp": STR,
+              "involvedObject": {"kind": STR, "name": STR, "namespace": STR},
+              "regarding": {"kind": STR, "name": STR, "namespace": STR}},
+    "Role.rbac.authorization.k8s.io": {"rules": [_RBAC_RULE]},
+    "ClusterRole.rbac.authorization.k8s.io": {
+        "rules": [_RBAC_RULE], "aggregationRule": {"clusterRoleSelectors": [LABEL_SELECTOR]}},
+    "RoleBinding.rbac.authorization.k8s.io": {"subjects": [_SUBJECT], "roleRef": {"kind": STR, "name": STR,
+                                                                                   "apiGroup": STR}},
+    "ClusterRoleBinding.rbac.authorization.k8s.io": {"subjects": [_SUBJECT], "roleRef": {
+        "kind": STR, "name": STR, "apiGroup": STR}},
+    # CRDs: only what says which kinds are served (the schemas inside are not read).
+    "CustomResourceDefinition.apiextensions.k8s.io": {"spec": {
+        "group": STR, "names": {"kind": STR, "plural": STR},
+        "versions": [{"name": STR, "served": BOOL, "storage": BOOL}]}},
+    "GatewayClass.gateway.networking.k8s.io": {"spec": {"controllerName": STR, "parametersRef": MAP},
+                                               "status": {"conditions": CONDITIONS}},
+    "Gateway.gateway.networking.k8s.io": {
+        "spec": {"gatewayClassName": STR,
+                 "listeners": [{"name": STR, "port": INT, "protocol": STR, "hostname": STR, "allowedRoutes": MAP,
+                                "tls": MAP}],
+                 "infrastructure": {"parametersRef": {"group": STR, "kind": STR, "name": STR},
+                                    "labels": MAP, "annotations": MAP},
+                 "addresses": [{"type": STR, "value": STR}]},
+        "status": {"conditions": CONDITIONS, "addresses": [{"type": STR, "value": STR}],
+                   "listeners": [{"name": STR, "attachedRoutes": INT, "conditions": CONDITIONS,
+                                  "supportedKinds": [MAP]}]}},
+    "HTTPRoute.gateway.networking.k8s.io": {
+        "spec": {"parentRefs": [_PARENT_REF], "hostnames": [STR],
+                 "rules": [{"backendRefs": [_BACKEND_REF], "timeouts": MAP, "filters": [MAP],
+                            "matches": [{"path": {"type": STR, "value": STR}, "headers": [MAP], "method": STR}]}]},
+        "status": {"parents": [_ROUTE_PARENT_STATUS]}},
+    "ReferenceGrant.gateway.networking.k8s.io": {"spec": {
+        "from": [{"group": STR, "kind": STR, "namespace": STR}], "to": [{"group": STR, "kind": STR, "name": STR}]}},
+    "InferencePool.inference.networking.x-k8s.io": {
+        "spec": {"selector": MAP, "targetPortNumber": INT,
+                 "extensionRef": {"group": STR, "kind": STR, "name": STR, "portNumber": INT, "failureMode": STR}},
+        "status": {"parent": [_POOL_PARENT_STATUS], "parents": [_POOL_PARENT_STATUS]}},
+    "InferencePool.inference.networking.k8s.io": {
+        "spec": {"selector": {"matchLabels": MAP}, "targetPorts": [{"number": INT}],
+                 "endpointPickerRef": {"group": STR, "kind": STR, "name": STR, "port": {"number": INT},
+                                       "failureMode": STR},
+                 "extensionRef": {"group": STR, "kind": STR, "name": STR, "portNumber": INT, "failureMode": STR}},
+        "status": {"parents": [_POOL_PARENT_STATUS]}},
+    "InferenceModel.inference.networking.x-k8s.io": {"spec": {
+        "modelName": STR, "criticality": STR, "poolRef": {"group": STR, "kind": STR, "name": STR},
+        "targetModels": [{"name": STR, "weight": INT}]}},
+    "InferenceObjective.inference.networking.x-k8s.io": {"spec": {
+        "priority": INT, "poolRef": {"group": STR, "kind": STR, "name": STR}}},
+    "InferenceObjective.llm-d.ai": {"spec": {"priority": INT, "poolRef": {"group": STR, "kind": STR, "name": STR}}},
+    "InferenceModelRewrite.inference.networking.x-k8s.io": {"spec": MAP},
+    "InferenceModelRewrite.llm-d.ai": {"spec": MAP},
+    "DestinationRule.networking.istio.io": {"spec": {
+        "host": STR, "trafficPolicy": {"tls": _TLS, "portLevelSettings": [{"port": {"number": INT}, "tls": _TLS}]}}},
+    "GatewayParameters.gateway.kgateway.dev": {"spec": MAP},
+}
+
+
+# ---- validation ----------------------------------------------------------------------------------
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean"}
+
+
+def _type_text(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def problem(value: Any, schema: Schema, path: str = "") -> str | None:
+    """The first field of `value` that does not match `schema`, as `spec.containers[0]: a list, not
+    an object`; None when it matches. Absent and null fields match."""
+    if value is None or schema == ANY:
+        return None
+    if schema == MAP:
+        return None if isinstance(value, dict) else f"{path or 'value'}: {_type_text(value)}, not an object"
+    if isinstance(schema, tuple):
+        # bool is an int in Python; an integer field holding true/false is still wrong.
+        ok = isinstance(value, schema) and not (isinstance(value, bool) and bool not in schema)
+        if ok:
+            return None
+        want = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in schema)
+        return f"{path or 'value'}: {_type_text(value)}, not {want}"
+    if isinstance(schema, list):
+        if not isinstance(value, list):
+            return f"{path or 'value'}: {_type_text(value)}, not a list"
+        for i, item in enumerate(value):
+            if (p := problem(item, schema[0], f"{path}[{i}]")) is not None:
+                return p
+        return None
+    if not isinstance(value, dict):
+        return f"{path or 'value'}: {_type_text(value)}, not an object"
+    for field, sub in schema.items():
+        if field in value and (p := problem(value[field], sub, f"{path}.{field}" if path else field)) is not None:
+            return p
+    return None
+
+
+def misshapen(obj: dict[str, Any], key: str) -> str | None:
+    """Why an object of kind `key` is of impossible shape, or None."""
+    for name in ("spec", "status"):
+        if obj.get(name) is not None and not isinstance(obj[name], dict):
+            return f"{name}: {_type_text(obj[name])}, not an object"
+    if (p := problem(obj.get("metadata"), METADATA, "metadata")) is not None:
+        return p
+    meta = obj.get("metadata") or {}
+    for name in ("labels", "annotations"):
+        values = meta.get(name) or {}
+        bad = next((k for k, v in values.items() if v is not None and not isinstance(v, str | int | float | bool)), None)
+        if bad is not None:
+            return f"metadata.{name}.{bad}: {_type_text(values[bad])}, not a string"
+    schema = SCHEMAS.get(key)
+    return None if schema is None else problem({k: v for k, v in obj.items() if k != "metadata"}, schema)
+
+
+# ---- pruning ------------------------------------------------------------------------------------
+
+
+def prune(value: Any, schema: Schema) -> Any:
+    """`value` with only the fields the schema names (lists pruned item by item). Assumes it matches."""
+    if value is None or schema in (ANY, MAP) or isinstance(schema, tuple):
+        return value
+    if isinstance(schema, list):
+        return [prune(v, schema[0]) for v in value] if isinstance(value, list) else value
+    if not isinstance(value, dict):
+        return value
+    return {k: prune(v, schema[k]) for k, v in value.items() if k in schema}
+
+
+def prune_object(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    """An object with its metadata and the declared fields of its kind (unknown kinds whole)."""
+    schema = SCHEMAS.get(key)
+    if schema is None:
+        return obj
+    out = {k: prune(v, schema[k]) for k, v in obj.items() if k in schema}
+    out["apiVersion"], out["kind"] = obj.get("apiVersion"), obj.get("kind")
+    out["metadata"] = prune(obj.get("metadata") or {}, METADATA)
+    return out

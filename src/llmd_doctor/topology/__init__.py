@@ -1,0 +1,141 @@
+"""The Topology: how the deployment is wired, derived once per snapshot.
+
+Gateways (with their implementation plugin, control plane and data plane), HTTPRoutes with resolved
+parents and backends, InferencePools of both API generations, endpoint pickers with the pool they
+serve and why, model-server groups, and what each component costs when it breaks. It is the only
+place relationships are derived; checks ask it. What could not be read is carried explicitly
+(`Items.gaps`, `Ref.unknown`), so no check can mistake missing data for none.
+
+    topo = topology(ctx.snapshot)
+    for pool in topo.pools.require():       # raises (skip/error) when a pool kind could not be read
+        for route in pool.routes: ...       # recorded: reading it means the check reads HTTPRoutes
+
+Every accessor records the kinds it was derived from, so the engine can hold each check to the
+`inputs` it declares (tests/test_inputs.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmd_doctor.gateways import Controller
+from llmd_doctor.kinds import (
+    DEPLOYMENT,
+    GATEWAY_CLASS,
+    GATEWAY_KEY,
+    HTTPROUTE,
+    POD,
+    POOL_KEYS,
+    REPLICASET,
+    SERVICE,
+    STATEFULSET,
+)
+from llmd_doctor.snapshot import Snapshot
+from llmd_doctor.topology import impact
+from llmd_doctor.topology.build import build, pool_ref
+from llmd_doctor.topology.epps import ConfigFile, Epp, EppConfig, PoolTarget
+from llmd_doctor.topology.gateways import DataPlane, Gateway
+from llmd_doctor.topology.known import Items, Ref, recorded
+from llmd_doctor.topology.pools import EPP_GRPC_PORT, EppRef, Pool
+from llmd_doctor.topology.routes import Backend, Parent, Route
+from llmd_doctor.topology.servers import ServerGroup
+
+#: The kinds each part of the topology is derived from — for checks' `inputs`.
+POOLS = POOL_KEYS
+SERVERS = (POD, DEPLOYMENT, REPLICASET, STATEFULSET, *POOL_KEYS)
+ROUTING = (HTTPROUTE, GATEWAY_KEY, GATEWAY_CLASS, SERVICE, POD, *POOL_KEYS)
+
+
+class Topology:
+    """How the snapshot's objects relate. Build it with `topology(snapshot)` (memoised per run)."""
+
+    def __init__(self, snapshot: Snapshot):
+        self.snapshot = snapshot
+        parts = build(snapshot)
+        self._pools: Items[Pool] = parts["pools"]
+        self._pool_index = parts["pool_index"]
+        self._epps: Items[Epp] = parts["epps"]
+        self._routes: Items[Route] = parts["routes"]
+        self._gateways: Items[Gateway] = parts["gateways"]
+        self._controllers: dict[str, list[Controller]] = parts["controllers"]
+        self._servers: Items[ServerGroup] = parts["servers"]
+        self._index = parts["index"]
+
+    @recorded(*POOL_KEYS)
+    def pools(self) -> Items[Pool]:
+        """Every InferencePool of both groups (gaps: a served pool kind that could not be read)."""
+        return self._pools
+
+    def pool(self, group: str, namespace: str, name: str) -> Ref[Pool]:
+        if group in ("", None):
+            raise ValueError("a pool reference needs its API group")
+        from llmd_doctor.snapshot import record_read
+
+        record_read(*POOL_KEYS)
+        return pool_ref(self._index, self._pool_index, group, namespace, name)
+
+    @recorded(DEPLOYMENT)
+    def epps(self) -> Items[Epp]:
+        """Endpoint-picker Deployments: a known EPP image, or a container started with a pool flag."""
+        return self._epps
+
+    @recorded(HTTPROUTE)
+    def routes(self) -> Items[Route]:
+        return self._routes
+
+    @recorded(HTTPROUTE, GATEWAY_KEY, SERVICE, *POOL_KEYS)
+    def llmd_routes(self) -> Items[Route]:
+        """Routes that carry llm-d traffic: to a pool, to a Service in front of model servers (llm-d
+        labels, or pods a pool selects), or hung from a Gateway labelled for inference."""
+        return self._routes.where(lambda r: r.llmd)
+
+    @recorded(GATEWAY_KEY)
+    def gateways(self) -> Items[Gateway]:
+        return self._gateways
+
+    @recorded(GATEWAY_KEY, HTTPROUTE, SERVICE, *POOL_KEYS)
+    def llmd_gateways(self) -> tuple[Items[Gateway], int]:
+        """The Gateways llm-d uses (parents of llm-d routes, or labelled for inference) — every
+        Gateway when none is — and how many were left out."""
+        mine = self._gateways.where(lambda g: g.llmd)
+        if not mine:
+            return self._gateways, 0
+        return mine, len(self._gateways) - len(mine)
+
+    @recorded(GATEWAY_CLASS, DEPLOYMENT)
+    def controllers(self) -> dict[str, list[Controller]]:
+        """Gateway control planes found in the cluster, by implementation name."""
+        return self._controllers
+
+    @recorded(*SERVERS)
+    def servers(self) -> Items[ServerGroup]:
+        """Model-server groups (role × owning workload), decode first."""
+        return self._servers
+
+    def server_pods(self) -> Items[dict[str, Any]]:
+        groups = self.servers
+        return Items([p for g in groups for p in g.pods], groups.gaps)
+
+    # ---- impact ------------------------------------------------------------------------------------
+
+    def impact_of_epp(self, epp: Epp) -> tuple[str, ...]:
+        return impact.of_epp(epp)
+
+    def impact_of_pool(self, pool: Pool, epp_path: bool = True) -> tuple[str, ...]:
+        return impact.of_pool(pool, epp_path)
+
+    def impact_of_servers(self, group: ServerGroup) -> tuple[str, ...]:
+        return impact.of_servers(group, list(self.servers))
+
+
+def topology(snapshot: Snapshot) -> Topology:
+    """The snapshot's Topology, built on first use and shared by every check of the run."""
+    topo: Topology = snapshot.derive("topology", lambda: Topology(snapshot))
+    return topo
+
+
+__all__ = [
+    "EPP_GRPC_PORT", "POOLS", "ROUTING", "SERVERS", "Backend", "ConfigFile", "DataPlane", "Epp", "EppConfig",
+    "EppRef", "Gateway", "Items", "Parent", "Pool", "PoolTarget", "Ref", "Route", "ServerGroup", "Topology",
+    "topology",
+]
