@@ -93,25 +93,11 @@ REQUIRED = {"Pod", "Deployment.apps", "Service", "Gateway.gateway.networking.k8s
 # Checks that ask the API server (SubjectAccessReview): the fake's deny rule answers their questions
 # too, so their result may legitimately change when a kind is denied.
 ASKS = {s.id for s in load_specs() if s.access is not None}
-# Known false passes in checks this test does not own: (example, kind) -> why. strict: the fix flips them.
-KNOWN_FALSE_PASS = {
-    ("seed-rosa-epp-segfault", "InferencePool.inference.networking.x-k8s.io"):
-        "httproute.backends turns warn into pass ('no InferencePool selects its pods') when pools cannot be listed",
-    ("healthy", "ConfigMap"):
-        "epp.config stays pass with its 'ConfigMaps were not collected' finding folded away (skip ranks below pass)",
-    ("healthy", "InferencePool.inference.networking.x-k8s.io"):
-        "epp.config stays pass with its 'InferencePool could not be looked up' finding folded away",
-}
 
 
 def _params() -> list[Any]:
-    out = []
-    for example in ("seed-rosa-epp-segfault", "healthy"):
-        for key in _served_kinds():
-            why = KNOWN_FALSE_PASS.get((example, key))
-            marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
-            out.append(pytest.param(example, key, marks=marks, id=f"{example}-{key}"))
-    return out
+    return [pytest.param(example, key, id=f"{example}-{key}")
+            for example in ("seed-rosa-epp-segfault", "healthy") for key in _served_kinds()]
 
 
 def _hides_missing_data(check: dict[str, Any], key: str) -> list[str]:

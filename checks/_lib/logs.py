@@ -13,7 +13,7 @@ from typing import Any
 
 from llmd_doctor import k8s
 from llmd_doctor.knowledge import Signature, match_signatures
-from llmd_doctor.snapshot import DataUnavailable, LogRequest, Snapshot
+from llmd_doctor.snapshot import DataUnavailable, LogRequest, NotCollected, Snapshot
 
 Obj = dict[str, Any]
 
@@ -56,11 +56,12 @@ def healthy(pod: Obj) -> bool:
 
 
 def requests_for(pod: Obj, containers: Iterable[str]) -> list[LogRequest]:
-    """The log requests that explain a pod: each container's current log, and its previous one after a restart."""
+    """The log requests that explain a pod: each container's current log (for a crash-looping one, the
+    last run's), and its previous one after a restart."""
     out = []
     for cname in containers:
         current, previous = started(pod, cname)
-        if current:
+        if current or previous:
             out.append(LogRequest(k8s.namespace(pod), k8s.name(pod), cname, previous=False))
         if previous:
             out.append(LogRequest(k8s.namespace(pod), k8s.name(pod), cname, previous=True))
@@ -76,8 +77,9 @@ def read(snap: Snapshot, pod: Obj, containers: Iterable[tuple[str, str]]) -> tup
         for previous in (True, False):
             try:
                 text = snap.log(LogRequest(k8s.namespace(pod), k8s.name(pod), cname, previous))
-            except DataUnavailable as e:  # not captured / forbidden: say so, do not guess
-                unavailable = str(e)
+            except DataUnavailable as e:  # not captured / forbidden: say so (the refusal first), do not guess
+                if unavailable is None or not isinstance(e, NotCollected):
+                    unavailable = str(e)
                 continue
             if text:
                 texts.append(LogText("previous" if previous else "current", cname, component, text, ref))

@@ -213,6 +213,8 @@ def problem(value: Any, schema: Schema, path: str = "") -> str | None:
         if not isinstance(value, list):
             return f"{path or 'value'}: {_type_text(value)}, not a list"
         for i, item in enumerate(value):
+            if item is None:
+                return f"{path}[{i}]: a null, not {'an object' if isinstance(schema[0], dict) else 'a value'}"
             if (p := problem(item, schema[0], f"{path}[{i}]")) is not None:
                 return p
         return None

@@ -183,7 +183,7 @@ def choose_gateway(snap: Snapshot) -> tuple[Gateway | None, list[Gateway]]:
 
 def served_model_of(container: Obj) -> str | None:
     """The name a model-server container serves: --served-model-name, else `vllm serve <m>`, else --model."""
-    names = model_names(container)
+    names = model_names(container, vllm_only=False)
     return names[0] if names else None
 
 

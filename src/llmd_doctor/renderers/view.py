@@ -26,7 +26,6 @@ from llmd_doctor.model import (
 )
 from llmd_doctor.report import CapabilityStatus, Report
 
-
 # What each capability gives, and what its loss means (the seed's "What works / What's missing").
 CAPABILITY_TEXT: dict[str, tuple[str, str]] = {
     GPU_INFERENCE: ("model servers run on GPUs and answer requests",

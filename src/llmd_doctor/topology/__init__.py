@@ -83,7 +83,7 @@ class Topology:
     def routes(self) -> Items[Route]:
         return self._routes
 
-    @recorded(HTTPROUTE, GATEWAY_KEY, SERVICE, *POOL_KEYS)
+    @recorded(HTTPROUTE, GATEWAY_KEY, SERVICE, POD, *POOL_KEYS)
     def llmd_routes(self) -> Items[Route]:
         """Routes that carry llm-d traffic: to a pool, to a Service in front of model servers (llm-d
         labels, or pods a pool selects), or hung from a Gateway labelled for inference."""
@@ -93,7 +93,7 @@ class Topology:
     def gateways(self) -> Items[Gateway]:
         return self._gateways
 
-    @recorded(GATEWAY_KEY, HTTPROUTE, SERVICE, *POOL_KEYS)
+    @recorded(GATEWAY_KEY, HTTPROUTE, SERVICE, POD, *POOL_KEYS)
     def llmd_gateways(self) -> tuple[Items[Gateway], int]:
         """The Gateways llm-d uses (parents of llm-d routes, or labelled for inference) — every
         Gateway when none is — and how many were left out."""

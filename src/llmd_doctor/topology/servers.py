@@ -133,11 +133,11 @@ def _flag_values(args: list[str], flag: str) -> list[str]:
     return out
 
 
-def model_names(c: Obj) -> list[str] | None:
+def model_names(c: Obj, vllm_only: bool = True) -> list[str] | None:
     """Model names a vLLM container serves: --served-model-name, else `vllm serve <model>` / --model,
-    plus LoRA adapter names; None when it is not a vLLM container."""
+    plus LoRA adapter names; None when it is not a vLLM container (any container with `vllm_only=False`)."""
     args = _split_shell(argv(c))
-    if not _VLLM_CMD.search(" ".join(args)):
+    if vllm_only and not _VLLM_CMD.search(" ".join(args)):
         return None
     names = _flag_values(args, "--served-model-name")
     if not names:
