@@ -108,6 +108,8 @@ class Snapshot:
     # Derived views the checks share (see `per_snapshot` in checks/_k8s.py); never source data.
     memo: dict[Any, Any] = field(default_factory=dict, repr=False)
     _by_ns: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict, repr=False)
+    # Namespaces asked for (`-n`, or a bundle's scope) that the cluster does not have; a check reports them.
+    missing_namespaces: list[str] = field(default_factory=list)
 
     # ---- objects -------------------------------------------------------------------------
 
