@@ -14,8 +14,8 @@ import yaml
 from fakeapi import FakeApiServer
 from scenario import Scenario
 
+from llmd_doctor.archive import write_archive
 from llmd_doctor.cli import main
-from llmd_doctor.collect import write_archive
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -13,17 +13,11 @@ Layout of the archive (one top folder):
     access/subjectaccessreviews.yaml             recorded access reviews
     logs/<ns>/<pod>/<container>[.previous].log
 
-The archive is written to a temporary file beside the target and renamed, so an interrupted
-collect never leaves a half-written bundle behind.
+Where the archive goes (a file, a directory, stdout, a device) is llmd_doctor.archive's job.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-import tarfile
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -35,6 +29,7 @@ from typing import Any
 import yaml
 
 from llmd_doctor import __version__
+from llmd_doctor.archive import default_output, resolve_output, write_output
 from llmd_doctor.kinds import KINDS
 from llmd_doctor.redact import Redactions, clean_object, redact_object, redact_text
 from llmd_doctor.snapshot import LogRequest, Snapshot
@@ -267,64 +262,19 @@ def bundle_files(
     return files, summary
 
 
-# ---- writing ------------------------------------------------------------------------------------
-
-
-def default_output(now: datetime | None = None) -> str:
-    return f"llmd-doctor-bundle-{(now or datetime.now(UTC)).strftime('%Y%m%d-%H%M%S')}.tar.gz"
-
-
-def top_folder(target: Path) -> str:
-    name = target.name
-    for suffix in (".tar.gz", ".tgz", ".tar"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)] or "bundle"
-    return name or "bundle"
-
-
-def write_archive(files: list[tuple[str, bytes]], target: str | os.PathLike[str], *,
-                  mtime: float | None = None, tick: Tick | None = None) -> int:
-    """Write a .tar.gz atomically: a temporary file beside the target, renamed when complete.
-    On any exception (Ctrl-C included) the temporary file is removed and the target is untouched."""
-    target = Path(target)
-    top = top_folder(target)
-    stamp = int(mtime if mtime is not None else time.time())
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tf:
-            for i, (rel, data) in enumerate(files, 1):
-                info = tarfile.TarInfo(f"{top}/{rel}")
-                info.size, info.mtime, info.mode = len(data), stamp, 0o644
-                tf.addfile(info, io.BytesIO(data))
-                if tick:
-                    tick("write", i, len(files))
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return target.stat().st_size
-
-
 # ---- the command --------------------------------------------------------------------------------
 
 
 def collect(opts: CollectOptions) -> CollectSummary:
     """Read the cluster and write the bundle. Raises run.UsageError for what the user must fix."""
     from llmd_doctor.engine import needed_access, needed_logs
+    from llmd_doctor.errors import UsageError
     from llmd_doctor.registry import RegistryError, load_specs
-    from llmd_doctor.run import UsageError
     from llmd_doctor.sources.live import LiveOptions, LiveSourceError, load_live
 
     started = time.perf_counter()
     now = datetime.now(UTC)
-    target = Path(opts.output or default_output(now))
-    if target.is_dir():
-        target = target / default_output(now)
-    if not target.parent.is_dir():
-        raise UsageError(f"cannot write {target}: directory {target.parent} does not exist")
-    if not os.access(target.parent, os.W_OK):
-        raise UsageError(f"cannot write {target}: directory {target.parent} is not writable")
+    out = resolve_output(opts.output)  # before reading anything: a bad target fails fast
     try:
         specs = load_specs(opts.checks_dirs)
     except RegistryError as e:
@@ -352,11 +302,9 @@ def collect(opts: CollectOptions) -> CollectSummary:
         run_probe_stage(RunOptions(probe=opts.probe), specs, snap)
     files, summary = bundle_files(snap, kinds, requested, redact=opts.redact,
                                   collected_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    try:
-        summary.size = write_archive(files, target, mtime=now.timestamp(), tick=opts.tick)
-    except OSError as e:
-        raise UsageError(f"cannot write {target}: {e}") from e
-    summary.path = target
+    where, summary.size = write_output(files, out, default_output(now, snap.source.context),
+                                       mtime=now.timestamp(), tick=opts.tick)
+    summary.path = Path(where)
     summary.seconds = time.perf_counter() - started
     return summary
 

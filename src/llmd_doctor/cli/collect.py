@@ -49,7 +49,9 @@ class _Bar:
 @app.command()
 def collect(
     output: Annotated[str | None, typer.Option(
-        "--output", "-o", help="Where to write the bundle (.tar.gz; default llmd-doctor-bundle-<time>.tar.gz).")] = None,
+        "--output", "-o", help="Where to write the bundle (.tar.gz): a file (replaced atomically), a directory "
+        "(a default name inside), - for stdout, or a device or FIFO (written in place). "
+        "Default: llmd-doctor-bundle-<context>-<UTC time>.tar.gz.")] = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     namespace: NamespaceOpt = None,
