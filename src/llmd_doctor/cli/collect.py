@@ -68,6 +68,7 @@ def collect(
     gateway_url: GatewayUrlOpt = None,
     model: ModelOpt = None,
     api_key_env: ApiKeyEnvOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary on stderr.")] = False,
 ) -> None:
     """Collect a redacted support bundle: the objects and logs the checks read, CRDs, nodes, events."""
     from llmd_doctor.collect import CollectOptions, collect, format_summary
@@ -82,10 +83,11 @@ def collect(
         tail_lines=tail, log_limit_bytes=max_log_bytes, checks_dirs=list(checks_dir or []),
         probe=probe_options(probe, gateway_url, model, api_key_env, "30s", "5s", 5),
     )
-    if sys.stderr.isatty():
+    if sys.stderr.isatty() and not quiet:
         with _Bar() as bar:
             opts.tick = bar.tick
             summary = collect(opts)
     else:
         summary = collect(opts)
-    sys.stderr.write(format_summary(summary))
+    if not quiet:
+        sys.stderr.write(format_summary(summary))
