@@ -72,6 +72,13 @@ def _split(values: list[str] | None) -> list[str]:
     return [p.strip() for v in values or [] for p in v.split(",") if p.strip()]
 
 
+def use_color() -> bool:
+    """`--color auto` for stdout: NO_COLOR, FORCE_COLOR, a terminal (see cli/output.py)."""
+    from llmd_doctor.cli.output import color_enabled
+
+    return color_enabled("auto")
+
+
 # Options shared by check and report.
 BundleOpt = Annotated[
     str | None, typer.Option("--bundle", "-b", help="Diagnose a captured bundle (directory or .tar.gz) instead of a live cluster.")
