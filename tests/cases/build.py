@@ -222,23 +222,46 @@ def _apply_workload(sc: Scenario, w: Obj, now: datetime) -> None:
         spec = holder.setdefault("spec", {})
         for name, patch in (w.get("containers") or {}).items():
             merge(_container(spec, name), patch)
+        for name, patch in (w.get("init_containers") or {}).items():
+            merge(_container(spec, name, init=True), patch)
         merge(spec, w.get("pod_spec") or {})
         merge(holder.setdefault("metadata", {}).setdefault("labels", {}), w.get("labels") or {})
+    for pod in pods:
+        _running_statuses(pod)
     state = w.get("state") or {}
     if len(state) > 1:
         raise ValueError(f"{w['deployment']}: one state per workload, got {sorted(state)}")
     for kind, params in state.items():
         {"crashloop": _crashloop, "pending": _pending, "not_ready": _not_ready}[kind](sc, pods, params or {}, now)
-    _rollup(rs, dep, sc)
+    _rollup(rs, dep, sc, now - timedelta(minutes=2))
 
 
-def _container(spec: Obj, name: str) -> Obj:
+def _container(spec: Obj, name: str, init: bool = False) -> Obj:
+    """The container of that name; a new one (in initContainers when `init`) when there is none."""
     for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
         if c.get("name") == name:
             return c
     c = {"name": name}
-    spec.setdefault("containers", []).append(c)
+    spec.setdefault("initContainers" if init else "containers", []).append(c)
     return c
+
+
+def _running_statuses(pod: Obj) -> None:
+    """A running, ready status for every container the case added to a running pod (and its image)."""
+    st = pod.setdefault("status", {})
+    if st.get("phase") != "Running":
+        return
+    since = st.get("startTime") or pod["metadata"].get("creationTimestamp")
+    for spec_key, status_key in (("containers", "containerStatuses"), ("initContainers", "initContainerStatuses")):
+        statuses = {cs.get("name"): cs for cs in st.get(status_key) or []}
+        for c in pod["spec"].get(spec_key) or []:
+            cs = statuses.get(c["name"])
+            if cs is None:
+                st.setdefault(status_key, []).append({
+                    "image": c.get("image", ""), "name": c["name"], "ready": True, "restartCount": 0,
+                    "started": True, "state": {"running": {"startedAt": since}}})
+            elif c.get("image"):
+                cs["image"] = c["image"]
 
 
 def _status_of(pod: Obj, container: str) -> Obj:
@@ -283,8 +306,9 @@ def _crashloop(sc: Scenario, pods: list[Obj], p: Obj, now: datetime) -> None:
     for pod in pods:
         m = pod["metadata"]
         cs = _status_of(pod, container)
+        runtime = str(cs.get("containerID") or "containerd://").split("://")[0]
         term: Obj = {
-            "containerID": f"cri-o://{hashlib.sha256((m['name'] + container).encode()).hexdigest()}",
+            "containerID": f"{runtime}://{hashlib.sha256((m['name'] + container).encode()).hexdigest()}",
             "exitCode": code,
             "finishedAt": _ts(finished),
             "reason": reason,
@@ -388,7 +412,7 @@ def _pod_ready(pod: Obj) -> bool:
                for c in (pod.get("status") or {}).get("conditions") or [])
 
 
-def _rollup(rs: Obj, dep: Obj, sc: Scenario) -> None:
+def _rollup(rs: Obj, dep: Obj, sc: Scenario, changed: datetime) -> None:
     """ReplicaSet and Deployment status from their pods (zero counts are omitted, as the API server does)."""
     m = rs["metadata"]
     pods = list(_owned_by(sc, "Pod", "ReplicaSet", m["name"], m["namespace"]))
@@ -408,11 +432,12 @@ def _rollup(rs: Obj, dep: Obj, sc: Scenario) -> None:
     max_unavailable = replicas // 4  # the default 25%, rounded down
     available = ready >= replicas - max_unavailable
     for c in dst.get("conditions") or []:
-        if c.get("type") == "Available":
+        if c.get("type") == "Available" and (c.get("status") == "True") != available:
             c.update({"status": "True", "reason": "MinimumReplicasAvailable",
                       "message": "Deployment has minimum availability."} if available else
                      {"status": "False", "reason": "MinimumReplicasUnavailable",
                       "message": "Deployment does not have minimum availability."})
+            c["lastTransitionTime"] = c["lastUpdateTime"] = _ts(changed)
 
 
 # ---- what the case claims about llmd-doctor ------------------------------------------------------
