@@ -143,9 +143,9 @@ def test_forbidden_kind_is_left_out_of_kinds_and_named_in_the_summary(tmp_path: 
     assert "cannot list deployments.apps" in m["notCollected"]["Deployment.apps"]
     assert "not collected (unknown in the bundle): Deployment.apps: forbidden" in err
     checks = {c["id"]: c for c in check_json(capsys, "--bundle", str(archive))["checks"]}
-    # Unknown, so skip — never "no EPP deployment".
-    assert checks["epp.deployment"]["status"] == "skip"
-    assert "bundle holds no Deployment.apps objects" in checks["epp.deployment"]["message"]
+    # The refusal, as the live run reported it — never "no EPP deployment" (tests/test_bundle_gaps.py).
+    assert checks["epp.deployment"]["status"] == "error"
+    assert checks["epp.deployment"]["message"].startswith("forbidden: cannot list deployments.apps cluster-wide")
 
 
 # ---- redaction -----------------------------------------------------------------------------------

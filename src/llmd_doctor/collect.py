@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from llmd_doctor import __version__
+from llmd_doctor import __version__, failed_reads
 from llmd_doctor.archive import default_output, resolve_output, write_output
 from llmd_doctor.kinds import KINDS
 from llmd_doctor.redact import Redactions, clean_object, redact_object, redact_text
@@ -37,6 +37,9 @@ from llmd_doctor.snapshot import LogRequest, Snapshot
 CRD_KEY = "CustomResourceDefinition.apiextensions.k8s.io"
 #: Kinds collect always reads, beyond what the checks declare: what a maintainer asks for first.
 EXTRA_KINDS = (CRD_KEY, "Node", "Event", "Namespace", "ConfigMap")
+#: Kinds collect never reads, even when a check (a plugin) declares them: a bundle holds no Secret at
+#: all, not even metadata. A check that needs Secrets reports `skip` on a bundle.
+NEVER_COLLECTED = frozenset({"Secret"})
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 Tick = Callable[[str, int, int], None]
@@ -75,18 +78,20 @@ class CollectSummary:
     redacted: bool
     redactions: Redactions
     seconds: float = 0.0
+    log_failures: list[str] = field(default_factory=list)  # "ns/pod/container: why", for logs that failed
 
 
 # ---- what to read -------------------------------------------------------------------------------
 
 
 def collect_kinds(specs: Iterable[Any]) -> list[str]:
-    """The kinds the checks read, plus EXTRA_KINDS (only kinds llmd-doctor knows how to list)."""
+    """The kinds the checks read, plus EXTRA_KINDS, less NEVER_COLLECTED (only kinds llmd-doctor
+    knows how to list)."""
     from llmd_doctor.engine import needed_kinds
 
     kinds: dict[str, None] = {}
     for k in [*needed_kinds(specs), *EXTRA_KINDS]:
-        if k in KINDS:
+        if k in KINDS and k not in NEVER_COLLECTED:
             kinds.setdefault(k)
     return list(kinds)
 
@@ -253,11 +258,18 @@ def bundle_files(
     manifest["collector"] = f"llmd-doctor {__version__}"
     if missing:
         manifest["notCollected"] = dict(sorted(missing.items()))
+    if failed := failed_reads.entries(snap):
+        manifest["failedReads"] = failed  # what the reader replays into the snapshot (docs/bundles.md)
+    if snap.missing_namespaces:
+        manifest["missingNamespaces"] = list(snap.missing_namespaces)
+    if snap.warnings:
+        manifest["warnings"] = list(snap.warnings)
     files.insert(0, ("bundle.yaml", _dump({k: v for k, v in manifest.items() if v is not None})))
     summary = CollectSummary(
         path=Path(), size=0, context=snap.source.context, server_version=snap.source.server_version,
         namespaces=list(snap.namespaces) if snap.namespaces else None, objects=objects, kinds=collected,
         logs=logs, log_bytes=log_bytes, not_collected=missing, redacted=redact, redactions=counts,
+        log_failures=[f"{req}: {e}" for req, e in sorted(snap.log_errors.items(), key=lambda item: str(item[0]))],
     )
     return files, summary
 

@@ -31,7 +31,8 @@ from typing import Any
 
 import yaml
 
-from llmd_doctor.kinds import key_of, kind_key, split_api_version
+from llmd_doctor import failed_reads
+from llmd_doctor.kinds import KINDS, key_of, kind_key, split_api_version
 from llmd_doctor.snapshot import (
     AccessQuestion,
     LogRequest,
@@ -489,7 +490,46 @@ def snapshot_from_bundle_data(data: BundleData, namespaces: list[str] | None = N
     for pod in data.log_pods:
         if not namespaces or pod.split("/", 1)[0] in namespaces:
             snap.logs_collected_for.add(pod)
+    _replay_gaps(snap, m, namespaces)
+    snap.missing_namespaces = _missing_namespaces(data, snap, namespaces or manifest_ns or [], manifest_ns)
     return snap
+
+
+def _replay_gaps(snap: Snapshot, m: dict[str, Any], namespaces: list[str] | None) -> None:
+    """What `collect` recorded it could not read, as the live run had it (see llmd_doctor.failed_reads)."""
+    if "failedReads" in m:
+        raw = m["failedReads"]
+        if namespaces and isinstance(raw, list):  # a read in a namespace outside -n: not this run's business
+            raw = [e for e in raw if not (isinstance(e, dict) and isinstance(e.get("namespace"), str)
+                                          and e["namespace"] not in namespaces)]
+        failed_reads.apply(snap, raw)
+    elif "notCollected" in m:  # bundles from before failedReads
+        failed_reads.apply_not_collected(snap, m["notCollected"])
+    if isinstance(m.get("warnings"), list):
+        snap.warnings += [f"when the bundle was collected: {w}" for w in m["warnings"] if isinstance(w, str)]
+
+
+def _missing_namespaces(data: BundleData, snap: Snapshot, asked: list[str], scope: list[str] | None) -> list[str]:
+    """The asked namespaces the cluster did not have. Missing when the bundle holds nothing in it and
+    (collect recorded it missing, or the bundle's Namespace objects do not name it, or a native bundle
+    scoped to it read every kind cleanly and found nothing). Otherwise it is present or unknown."""
+    if not asked:
+        return []
+    holding: set[str] = set()
+    namespace_objects: set[str] = set()
+    for o in data.objects:
+        meta = o["metadata"]
+        if isinstance(meta.get("namespace"), str):
+            holding.add(meta["namespace"])
+        if o.get("kind") == "Namespace" and o.get("apiVersion") == "v1" and isinstance(meta.get("name"), str):
+            namespace_objects.add(meta["name"])
+    raw = data.manifest.get("missingNamespaces")
+    recorded = {n for n in raw if isinstance(n, str)} if isinstance(raw, list) else set()
+    all_namespaces_known = bool(namespace_objects) and "Namespace" not in snap.errors
+    read_cleanly = (data.layout == NATIVE and not snap.errors and not snap.denied
+                    and any(KINDS[k].namespaced for k in snap.collected if k in KINDS))
+    return [ns for ns in asked if ns not in holding and ns not in namespace_objects and (
+        ns in recorded or all_namespaces_known or (read_cleanly and scope is not None and ns in scope))]
 
 
 def load_bundle(path: str | os.PathLike[str], namespaces: list[str] | None = None) -> Snapshot:
