@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import CliRun
 from fakeapi import FakeApiServer
 
 from llmd_doctor.archive import default_output
@@ -22,11 +23,12 @@ ROOT = Path(__file__).resolve().parents[1]
 HEALTHY = ROOT / "examples" / "healthy"
 
 
-def cli(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, bytes | str, str]:
+def run_binary(capsysbinary: pytest.CaptureFixture[bytes], *argv: str) -> tuple[int, bytes, str]:
+    """The entry point with stdout captured as bytes (the `cli` fixture decodes it as text)."""
     with pytest.raises(SystemExit) as exc:
         main(list(argv))
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err.decode() if isinstance(err, bytes) else err
+    out, err = capsysbinary.readouterr()
+    return int(exc.value.code or 0), out, err.decode()
 
 
 def device(tmp_path: Path, name: str, minor: int) -> Path:
@@ -52,9 +54,9 @@ def kubeconfig(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - a ge
 
 
 def test_dev_null_is_written_in_place_not_replaced(tmp_path: Path, kubeconfig: str,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+                                                   cli: CliRun) -> None:
     null = device(tmp_path, "null", 3)
-    code, out, err = cli(capsys, "collect", "--kubeconfig", kubeconfig, "-o", str(null))
+    code, out, err = cli("collect", "--kubeconfig", kubeconfig, "-o", str(null))
     assert code == 0, err
     assert out == "" and f"wrote {null} (" in err
     assert stat.S_ISCHR(os.stat(null).st_mode) and os.stat(null).st_rdev == os.makedev(1, 3)
@@ -62,10 +64,10 @@ def test_dev_null_is_written_in_place_not_replaced(tmp_path: Path, kubeconfig: s
 
 
 def test_dev_full_is_a_one_line_error_and_leaves_nothing(tmp_path: Path, kubeconfig: str,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+                                                         cli: CliRun) -> None:
     full = device(tmp_path, "full", 7)
     before = sorted(p.name for p in full.parent.iterdir())
-    code, out, err = cli(capsys, "collect", "--kubeconfig", kubeconfig, "-o", str(full))
+    code, out, err = cli("collect", "--kubeconfig", kubeconfig, "-o", str(full))
     assert code == 2 and out == ""
     assert err == f"llmd-doctor: error: cannot write {full}: No space left on device\n"
     assert stat.S_ISCHR(os.stat(full).st_mode) and os.stat(full).st_rdev == os.makedev(1, 7)
@@ -74,7 +76,7 @@ def test_dev_full_is_a_one_line_error_and_leaves_nothing(tmp_path: Path, kubecon
 
 def test_dash_writes_the_archive_to_stdout_and_the_summary_to_stderr(
         tmp_path: Path, kubeconfig: str, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
-    code, out, err = cli(capsysbinary, "collect", "--kubeconfig", kubeconfig, "-o", "-")
+    code, out, err = run_binary(capsysbinary, "collect", "--kubeconfig", kubeconfig, "-o", "-")
     assert code == 0, err
     assert isinstance(out, bytes) and err.startswith("wrote stdout (")
     names = archive_names(out)
@@ -84,13 +86,13 @@ def test_dash_writes_the_archive_to_stdout_and_the_summary_to_stderr(
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written beside
 
 
-def test_a_fifo_is_streamed_into(tmp_path: Path, kubeconfig: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_fifo_is_streamed_into(tmp_path: Path, kubeconfig: str, cli: CliRun) -> None:
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     got: list[bytes] = []
     reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
     reader.start()
-    code, _, err = cli(capsys, "collect", "--kubeconfig", kubeconfig, "-o", str(fifo))
+    code, _, err = cli("collect", "--kubeconfig", kubeconfig, "-o", str(fifo))
     reader.join(timeout=30)
     assert code == 0, err
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
@@ -98,8 +100,8 @@ def test_a_fifo_is_streamed_into(tmp_path: Path, kubeconfig: str, capsys: pytest
 
 
 def test_a_directory_gets_a_name_with_context_and_time(tmp_path: Path, kubeconfig: str,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = cli(capsys, "collect", "--kubeconfig", kubeconfig, "-o", str(tmp_path))
+                                                       cli: CliRun) -> None:
+    code, _, err = cli("collect", "--kubeconfig", kubeconfig, "-o", str(tmp_path))
     assert code == 0, err
     [written] = list(tmp_path.iterdir())
     assert written.name.startswith("llmd-doctor-bundle-fake-") and written.name.endswith(".tar.gz")
@@ -110,26 +112,26 @@ def test_a_directory_gets_a_name_with_context_and_time(tmp_path: Path, kubeconfi
         assert yaml.safe_load(tf.extractfile(f"{top}/bundle.yaml").read())["context"] == "fake"  # type: ignore[union-attr]
 
 
-def test_a_symlink_is_followed_and_kept(tmp_path: Path, kubeconfig: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_symlink_is_followed_and_kept(tmp_path: Path, kubeconfig: str, cli: CliRun) -> None:
     real = tmp_path / "real.tar.gz"
     real.write_bytes(b"old")
     link = tmp_path / "latest.tar.gz"
     link.symlink_to(real)
-    code, _, err = cli(capsys, "collect", "--kubeconfig", kubeconfig, "-o", str(link))
+    code, _, err = cli("collect", "--kubeconfig", kubeconfig, "-o", str(link))
     assert code == 0, err
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert any(n.endswith("/bundle.yaml") for n in archive_names(real.read_bytes()))
 
 
-def test_targets_refused_before_reading_the_cluster(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_targets_refused_before_reading_the_cluster(tmp_path: Path, cli: CliRun) -> None:
     with FakeApiServer(HEALTHY) as srv:
         kc = srv.kubeconfig(tmp_path / "kc")
         sock_path = tmp_path / "s.sock"
         with socket.socket(socket.AF_UNIX) as sock:
             sock.bind(str(sock_path))
-            code, _, err = cli(capsys, "collect", "--kubeconfig", kc, "-o", str(sock_path))
+            code, _, err = cli("collect", "--kubeconfig", kc, "-o", str(sock_path))
         assert code == 2 and err.startswith(f"llmd-doctor: error: cannot write {sock_path}: it is a socket")
-        code, _, err = cli(capsys, "collect", "--kubeconfig", kc, "-o", f"{tmp_path}/nodir/")
+        code, _, err = cli("collect", "--kubeconfig", kc, "-o", f"{tmp_path}/nodir/")
         assert code == 2 and "does not exist" in err
         assert srv.requests == []  # refused before any request
     assert not (tmp_path / "nodir").exists()

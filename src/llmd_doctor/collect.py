@@ -347,10 +347,14 @@ def format_summary(s: CollectSummary) -> str:
         masked = s.redactions
         detail = ", ".join(f"{w} {n}" for w, n in sorted(masked.items()))
         lines.append(f"  redacted: {sum(masked.values())} value(s) masked" + (f" ({detail})" if detail else "")
-                     + "; Secrets hold metadata only")
+                     + "; no Secret was read")
     else:
-        lines.append("  NOT redacted (--no-redact): review the bundle before sharing it; Secrets hold metadata only")
+        lines.append("  NOT redacted (--no-redact): review the bundle before sharing it; no Secret was read")
     for k, why in sorted(s.not_collected.items()):
         lines.append(f"  not collected (unknown in the bundle): {k}: {why}")
+    for failure in s.log_failures[:5]:
+        lines.append(f"  log not collected: {failure}")
+    if len(s.log_failures) > 5:
+        lines.append(f"  ... and {len(s.log_failures) - 5} more log(s) not collected (listed in bundle.yaml failedReads)")
     return "\n".join(lines) + "\n"
 

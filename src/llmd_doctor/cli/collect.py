@@ -58,7 +58,7 @@ def collect(
     request_timeout: TimeoutOpt = "10s",
     chunk_size: ChunkOpt = 500,
     no_redact: Annotated[bool, typer.Option(
-        "--no-redact", help="Keep env values, args, ConfigMap values and logs unmasked (Secret values are never read).")] = False,
+        "--no-redact", help="Keep env values, args, ConfigMap values and logs unmasked (Secrets are never read).")] = False,
     tail: Annotated[int, typer.Option("--tail", min=1, help="Log lines kept per container log.")] = 1000,
     max_log_bytes: Annotated[int, typer.Option(
         "--max-log-bytes", min=1024, help="Byte cap per container log.")] = 1024 * 1024,
