@@ -13,13 +13,18 @@ import yaml
 from conftest import CliRun
 from fakeapi import FakeApiServer
 from fakeapi.server import Fault
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from llmd_doctor import failed_reads
+from llmd_doctor.engine import run_checks
+from llmd_doctor.registry import load_specs
 from llmd_doctor.snapshot import ApiError, Forbidden, LogRequest, Snapshot, SourceInfo
 from llmd_doctor.sources.bundle import load_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "examples" / "seed-rosa-epp-segfault"
+SPECS = load_specs(plugins=False)
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "decode-0", "namespace": "llm-d"},
        "spec": {"containers": [{"name": "vllm", "image": "vllm/vllm-openai:v0.10.0"}]}}
 
@@ -226,3 +231,31 @@ def test_collect_of_a_namespace_that_does_not_exist(tmp_path: Path, cli: CliRun)
                            "-o", str(tmp_path / "b.tar.gz"))
     assert code == 0, err
     assert load_bundle(tmp_path / "b.tar.gz").missing_namespaces == ["llmd"]
+
+
+# ---- any manifest gaps: warnings, never a crash ------------------------------------------------------
+
+_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=12),
+              st.sampled_from(["forbidden", "error", "timeout", "Pod", "pods", "llm-d", "list", "pods/log"])),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(
+        st.sampled_from(["kind", "verb", "resource", "namespace", "reason", "message", "pod", "container",
+                         "previous", "x"]), c, max_size=6),
+    max_leaves=16)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(failed=_values, not_collected=_values, missing=_values, warnings=_values)
+def test_any_gap_fields_are_read_without_crashing(tmp_path: Path, failed: object, not_collected: object,
+                                                   missing: object, warnings: object) -> None:
+    root = tmp_path / "any"
+    root.mkdir(exist_ok=True)
+    (root / "p.yaml").write_text(yaml.safe_dump(POD))
+    (root / "bundle.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "llmd-doctor/v1", "kind": "Bundle", "kinds": ["Pod"], "failedReads": failed,
+        "notCollected": not_collected, "missingNamespaces": missing, "warnings": warnings}))
+    snap = load_bundle(root, ["llm-d", "ghost"])
+    results = run_checks(SPECS, snap)
+    assert len(results) == len(SPECS)
+    assert all(isinstance(w, str) for w in snap.warnings)
+    assert set(snap.missing_namespaces) <= {"ghost"}
