@@ -78,5 +78,8 @@ def test_states(cs, crash, expected):
 
 def test_odd_shapes_do_not_raise():
     assert not is_crash({"state": "running", "lastState": None})
+    assert not is_crash({"state": {"waiting": {"reason": []}}})  # found by tests/evidence/test_evidence_fuzz.py
+    assert describe_state({"state": {"terminated": {"reason": ["x"], "exitCode": True, "signal": [9]}}}) == \
+        "terminated: no exit code: terminated (no exit code reported)"
     assert describe_state({"state": {"terminated": None}}) == "terminated: no exit code: terminated (no exit code reported)"
     assert termination({"state": {"running": {}}}) is None

@@ -132,6 +132,18 @@ def test_go_panic_without_signal_generic_path():
     assert r.location == "pkg/epp/requestcontrol/director.go:414"
 
 
+def test_newer_goroutine_header_and_nested_panics():
+    log = ("panic: assignment to entry in nil map [recovered]\n"
+           "\tpanic: assignment to entry in nil map\n\n"
+           "goroutine 214 gp=0xc000583c00 m=5 mp=0xc000100008 [running]:\n"
+           "panic({0x1c2e0e0?, 0x2104b70?})\n\t/usr/local/go/src/runtime/panic.go:785 +0x132\n"
+           "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/datastore.(*datastore).PodUpdateOrAddIfNotExist(...)\n"
+           "\t/workspace/pkg/epp/datastore/datastore.go:255 +0x1a5\n")
+    r = root_error(log)
+    assert r.location == "pkg/epp/datastore/datastore.go:255"
+    assert "\tpanic: assignment to entry in nil map".strip() in r.excerpt
+
+
 def test_go_fatal_error_skips_runtime_frames():
     r = root_error(S.GO_FATAL_MAP)
     assert r.kind == "go-fatal"

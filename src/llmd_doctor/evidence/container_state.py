@@ -33,6 +33,11 @@ def _state(cs: Status, key: str = "state") -> tuple[str, Status]:
     return "", {}
 
 
+def _reason(d: Status) -> str:
+    r = d.get("reason")
+    return r if isinstance(r, str) else ""
+
+
 def _exit_code(t: Status) -> int | None:
     code = t.get("exitCode")
     return code if isinstance(code, int) and not isinstance(code, bool) else None
@@ -40,7 +45,7 @@ def _exit_code(t: Status) -> int | None:
 
 def _failed(t: Status) -> bool:
     code = _exit_code(t)
-    return (code is not None and code != 0) or t.get("reason") in CRASH_TERMINATED_REASONS
+    return (code is not None and code != 0) or _reason(t) in CRASH_TERMINATED_REASONS
 
 
 def is_crash(container_status: Status) -> bool:
@@ -49,7 +54,7 @@ def is_crash(container_status: Status) -> bool:
     name, detail = _state(cs)
     if name == "terminated" and _failed(detail):
         return True
-    if name == "waiting" and detail.get("reason") in CRASH_WAITING_REASONS:
+    if name == "waiting" and _reason(detail) in CRASH_WAITING_REASONS:
         return True
     last_name, last = _state(cs, "lastState")
     return last_name == "terminated" and _failed(last)
@@ -67,7 +72,7 @@ def termination(container_status: Status) -> Status | None:
 
 def _describe_exit(t: Status) -> str:
     code = _exit_code(t)
-    reason = t.get("reason") or ""
+    reason = _reason(t)
     head = f"exit {code}" if code is not None else "no exit code"
     head += f" ({reason})" if reason else ""
     return f"{head}: {exit_code_meaning(code, reason, t.get('signal'))}"
@@ -85,7 +90,7 @@ def describe_state(container_status: Status) -> str:
         word = "crashed" if _failed(detail) else "terminated"
         return f"{word}: {_describe_exit(detail)}{after}"
     if name == "waiting":
-        reason = detail.get("reason") or "waiting"
+        reason = _reason(detail) or "waiting"
         if reason == "CrashLoopBackOff":
             last_run = f": last run {_describe_exit(last)}" if last_name == "terminated" else ""
             return f"crash-looping (CrashLoopBackOff){after}{last_run}"

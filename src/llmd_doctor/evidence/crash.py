@@ -294,9 +294,9 @@ def root_error(log: str | None, termination: dict[str, Any] | None = None) -> Ro
     None when neither shows an error (a healthy log, a clean exit).
     """
     t = termination if isinstance(termination, dict) else {}
-    code = t.get("exitCode") if isinstance(t.get("exitCode"), int) else None
+    code, signal = (v if isinstance(v, int) and not isinstance(v, bool) else None
+                    for v in (t.get("exitCode"), t.get("signal")))
     reason = t.get("reason") if isinstance(t.get("reason"), str) else None
-    signal = t.get("signal") if isinstance(t.get("signal"), int) else None
     meaning = exit_code_meaning(code, reason, signal) if t else None
     tail = tuple(clip(x) for x in (log or "").strip().splitlines()[-3:])
     if reason == "OOMKilled":  # the kernel ended it; whatever the log says last is not why it died

@@ -52,7 +52,9 @@ def signal_name(n: int) -> str:
 
 def exit_code_meaning(code: int | None, reason: str | None = None, signal: int | None = None) -> str:
     """One sentence on why a container with this exit code / reason / signal stopped."""
-    reason = (reason or "").strip()
+    reason = reason.strip() if isinstance(reason, str) else ""
+    signal = signal if isinstance(signal, int) and not isinstance(signal, bool) else None
+    code = code if isinstance(code, int) and not isinstance(code, bool) else None
     if reason in _BY_REASON:
         return _BY_REASON[reason]
     if signal:

@@ -18,7 +18,7 @@ from .lines import LogLine
 
 _HEADER = re.compile(r"(?P<kind>panic|fatal error): (?P<msg>.*)")
 _SIGNAL = re.compile(r"\[signal (?P<sig>[^\]]+)\]")
-_GOROUTINE = re.compile(r"goroutine \d+ \[[^\]]*\]:")
+_GOROUTINE = re.compile(r"goroutine \d+ (?:[^\[\n]*)\[[^\]]*\]:")  # Go >= 1.23 may add "gp=0x... m=0 mp=0x..."
 _FILE = re.compile(r"\s+(?P<file>\S+\.(?:go|s)):(?P<line>\d+)(?: \+0x[0-9a-f]+)?")
 _RUNTIME_FUNCS = ("runtime.", "runtime/", "panic(", "sync.", "sync/", "internal/", "reflect.",
                   "k8s.io/apimachinery/pkg/util/runtime.")
