@@ -190,6 +190,16 @@ def test_klog_fatal_wins_over_errors():
     assert (r.kind, r.summary, r.location) == ("klog", "FATAL failed to wait for caches to sync", "main.go:84")
 
 
+def test_vllm_error_lines_without_traceback_prefer_the_telling_one():
+    log = ("(EngineCore_DP0 pid=283) ERROR 08-12 10:01:02 [core.py:700] EngineCore failed to start.\n"
+           "(APIServer pid=1) ERROR 08-12 10:01:02 [api_server.py:1500] Failed to load the model: no safetensors "
+           "or pytorch_model.bin files found in /models/llama\n"
+           "(EngineCore_DP0 pid=283) ERROR 08-12 10:01:03 [core.py:700] EngineCore failed to start.\n")
+    r = root_error(log)
+    assert (r.kind, r.location) == ("structured", "api_server.py:1500")
+    assert r.summary.startswith("Failed to load the model: no safetensors")
+
+
 def test_zap_fatal_and_warn_levels():
     warn = '{"level":"warn","ts":"2025-08-22T01:36:52Z","msg":"Not scraping metric: LoraRequestInfo"}\n'
     assert root_error(warn) is None

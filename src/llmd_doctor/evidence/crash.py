@@ -23,7 +23,7 @@ from typing import Any
 from .exit_codes import exit_code_meaning
 from .go_panic import go_crash
 from .lines import MAX_LINE, Log, clip, fold
-from .python_tb import PyException, tracebacks
+from .python_tb import WRAPPER_TEXT, PyException, tracebacks
 from .structured import ERROR_LEVELS, FATAL_LEVELS, Entry, parse_entry, quick_level
 
 SUMMARY_LIMIT = 300
@@ -216,6 +216,8 @@ def _from_fatal(entries: list[Entry]) -> RootError | None:
 def _from_errors(entries: list[Entry]) -> RootError | None:
     if not entries:
         return None
+    telling = [e for e in entries if not WRAPPER_TEXT.search(e.text)]  # "EngineCore failed to start." says little
+    entries = telling or entries
     counts = Counter(fold(e.text) for e in entries)
     repeated = [e for e in entries if counts[fold(e.text)] > 1]
     e = repeated[0] if repeated else entries[-1]

@@ -28,7 +28,7 @@ _MAX_MESSAGE_LINES = 6
 # Exceptions that only say the cause is elsewhere (in another process, "above"), and exceptions that are
 # the consequence of another process dying. vLLM's texts: vllm/v1/engine/utils.py (wait_for_engine_startup),
 # vllm/v1/executor/multiproc_executor.py (wait_for_ready, worker failure) and vllm/v1/engine/core.py.
-_WRAPPER_TEXT = re.compile(
+WRAPPER_TEXT = re.compile(
     r"See root cause above|See stack trace for root cause|stack trace above for the root cause"
     r"|Engine core initialization failed|WorkerProc initialization failed|EngineCore failed to start"
     r"|Worker failed with error|Engine(?:Core)? encountered an issue|EngineDeadError|EngineGenerateError",
@@ -77,7 +77,7 @@ class PyException:
         """Only points at a cause printed elsewhere, or is the consequence of another failure."""
         base = self.type.rsplit(".", 1)[-1]
         return (self.type in _CONSEQUENCE_TYPES or base in _CONSEQUENCE_TYPES
-                or bool(_WRAPPER_TEXT.search(self.text)))
+                or bool(WRAPPER_TEXT.search(self.text)))
 
 
 def short_path(path: str) -> str:
