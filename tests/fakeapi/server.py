@@ -72,6 +72,7 @@ class RequestRecord:
     status: int  # 0 = connection dropped by a fault
     accept: str
     user_agent: str = ""
+    size: int = 0  # bytes of the answer's body
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -254,7 +255,7 @@ class FakeApiServer:
             resp = fault.response()
         else:
             resp = self._answer(h.command, path, query, accept, body, user)
-        self._record(RequestRecord(h.command, path, query, uname, resp.status, accept, agent))
+        self._record(RequestRecord(h.command, path, query, uname, resp.status, accept, agent, len(resp.body)))
         try:
             h.send_response(resp.status)
             h.send_header("Content-Type", resp.content_type)
