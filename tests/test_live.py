@@ -6,6 +6,7 @@ one LIST per kind, logs only for unhealthy pods, and no write.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import time
@@ -15,11 +16,13 @@ from pathlib import Path
 import pytest
 from fakeapi import FakeApiServer, Fault
 from fakeapi.server import OTHER_CA_FILE
+from scenario import Scenario
 
 from llmd_doctor import __version__
 from llmd_doctor.cli import main
 from llmd_doctor.engine import run_checks
 from llmd_doctor.run import RunOptions, build_snapshot, choose_specs
+from llmd_doctor.sources.bundle import BundleData, read_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -258,3 +261,56 @@ def test_a_namespace_we_may_not_get_is_unknown_not_missing(tmp_path: Path) -> No
         opts = RunOptions(kubeconfig=srv.kubeconfig(tmp_path / "k"), namespaces=["nope", "llm-d"])
         snap = build_snapshot(opts, choose_specs(opts))
     assert snap.missing_namespaces == []
+
+
+# ---- a shared cluster: pods are read where the checks can care about them (issue #15) -----------
+
+
+def shared_cluster(extra: str = "") -> BundleData:
+    """examples/healthy with ordinary team namespaces around it (tests/test_read_shaping.py)."""
+    from test_read_shaping import with_teams
+
+    return with_teams(read_bundle(EXAMPLES / "healthy"), extra)
+
+
+def test_a_shared_cluster_lists_only_llm_d_pods_and_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = shared_cluster("bare-vllm-pod")
+    bundle = Scenario(copy.deepcopy(data)).write(tmp_path / "bundle")
+    _, offline = run_json(capsys, "--bundle", str(bundle), "--fail-on", "never")
+    with FakeApiServer(data) as srv:
+        kubeconfig = srv.kubeconfig(tmp_path / "k")
+        _, live = run_json(capsys, "--kubeconfig", kubeconfig, "--fail-on", "never")
+        pod_lists = [r for r in srv.requests if r.path.endswith("/pods")]
+        opts = RunOptions(kubeconfig=kubeconfig)
+        snap = build_snapshot(opts, choose_specs(opts))
+    assert comparable(live) == comparable(offline)
+    # No list of every pod: llm-d's namespace in full, the rest by label selector.
+    assert not [r for r in pod_lists if r.path == "/api/v1/pods" and "labelSelector" not in r.query]
+    assert "/api/v1/namespaces/llm-d/pods" in {r.path for r in pod_lists}
+    read = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in snap.list("Pod")}
+    everything = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in data.objects if o["kind"] == "Pod"}
+    assert read < everything and ("team-2", "vllm-experiment") in read
+    scope = snap.pod_scope
+    assert scope is not None and "llm-d" in scope.namespaces
+    assert scope.complete("llm-d") and not scope.complete("team-0")
+
+
+def test_collect_on_a_shared_cluster_keeps_what_the_checks_read(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """collect reads pods the same way (and keeps objects whole): checking its bundle says what the
+    live check said."""
+    data = shared_cluster("vllm-deployment")
+    with FakeApiServer(data) as srv:
+        kubeconfig = srv.kubeconfig(tmp_path / "k")
+        _, live = run_json(capsys, "--kubeconfig", kubeconfig, "--fail-on", "never")
+        with pytest.raises(SystemExit) as exc:
+            main(["collect", "--kubeconfig", kubeconfig, "-o", str(tmp_path / "b.tar.gz")])
+        capsys.readouterr()
+    assert exc.value.code in (0, None)
+    _, offline = run_json(capsys, "--bundle", str(tmp_path / "b.tar.gz"), "--fail-on", "never")
+    assert comparable(offline) == comparable(live)
+    pods = [o for o in read_bundle(tmp_path / "b.tar.gz").objects if o.get("kind") == "Pod"]
+    assert any(p["metadata"]["name"].startswith("qwen-") for p in pods)  # the team's vLLM Deployment
+    # Not pruned (bundles are read by people too): fields no check reads are still there.
+    teams = [p for p in pods if p["metadata"]["namespace"].startswith("team-")]
+    assert teams and all("hostIPs" in p["status"] for p in teams)

@@ -68,6 +68,7 @@ def build_snapshot(opts: RunOptions, specs: list[CheckSpec]) -> Snapshot:
         page_size=opts.chunk_size,
         progress=opts.progress,
         deadline=opts.deadline,
+        prune=True,  # check reads each object once, for the checks; collect keeps them whole
     )
     try:
         return load_live(

@@ -1,16 +1,25 @@
 """Read a live cluster into a Snapshot.
 
-The official kubernetes client is used for kubeconfig, auth (tokens, client certificates, exec
-plugins) and transport only: every read is a raw GET whose JSON we parse ourselves (the typed
-models cost milliseconds per object). One paginated LIST per kind (per namespace when scoped),
-in parallel; served versions from discovery; logs only for the pods the checks ask about, tailed.
-Reads only: GET, plus the SelfSubjectReview that says who we are.
+Every read is a raw GET whose JSON we parse ourselves (sources/kubeclient.py; the typed models cost
+milliseconds per object). One paginated LIST per kind (per namespace when scoped), in parallel;
+served versions from discovery; logs only for the pods the checks ask about, tailed. Reads only:
+GET, plus the SelfSubjectReview that says who we are and the checks' SubjectAccessReviews.
+
+Cluster-wide, pods come in a second round: the first round's workloads, pools, routes and gateways
+say which pods the checks can care about (sources/pod_queries.py), and only those are listed;
+Snapshot.pod_scope says what that was. Cyclic GC is paused while pages are parsed (it cost most of
+the parse time, issue #15), and with `prune` each item is cut to what the checks read as soon as
+it is parsed (sources/prune.py); `collect` keeps objects whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+import contextlib
+import gc
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +34,7 @@ from llmd_doctor.snapshot import (
     SourceInfo,
     misshapen,
 )
+from llmd_doctor.sources import pod_queries
 from llmd_doctor.sources.kubeclient import (
     JSON_ACCEPT,
     DeadlinePassed,
@@ -32,6 +42,7 @@ from llmd_doctor.sources.kubeclient import (
     LiveSourceError,
     Response,
 )
+from llmd_doctor.sources.prune import Sharer, prune
 
 __all__ = ["LiveOptions", "LiveSourceError", "load_live"]
 
@@ -58,6 +69,10 @@ class LiveOptions:
     tick: Callable[[str, int, int], None] | None = None
     # Seconds for the whole read (None = no limit): what is not read by then is an ApiError per kind.
     deadline: float | None = None
+    # Cut each object to what the checks read (sources/prune.py); `collect` keeps them whole.
+    prune: bool = False
+    # Cluster-wide, list only the pods the checks can care about (sources/pod_queries.py).
+    select_pods: bool = True
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -113,25 +128,58 @@ def _forbidden(resp: Response, verb: str, k: KindInfo, namespace: str | None) ->
     return Forbidden(verb, resource, namespace, resp.message)
 
 
-def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
-               namespace: str | None) -> list[dict[str, Any]]:
+# Read only to plan the pod round (their pod templates say what their pods run); not in the snapshot.
+PLANNER_KINDS = (KindInfo("DaemonSet", "apps", "daemonsets", True, ("v1",)),
+                 KindInfo("Job", "batch", "jobs", True, ("v1",)))
+POD = info("Pod")
+
+
+Shape = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+_CONTINUE = re.compile(rb'"continue"\s*:\s*"([^"\\]*)"')
+
+
+def _early_continue(body: bytes) -> str | None:
+    """The continue token of a list page, read before the page is parsed: the API server writes
+    the list's metadata before its items, so the next page can be asked for while this one is
+    parsed. None when it is not found there (then the parsed page says)."""
+    head = body[:4096]
+    end = head.find(b'"items"')
+    m = _CONTINUE.search(head, 0, end) if end > 0 else None
+    return m.group(1).decode("ascii", "replace") if m else None
+
+
+def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str, namespace: str | None,
+               selector: str = "", shape: Shape | None = None,
+               prefetch: ThreadPoolExecutor | None = None) -> list[dict[str, Any]]:
+    """Every item of one LIST (all its pages), each shaped by `shape` as soon as its page is parsed;
+    with `prefetch`, the next page is on its way while this one is parsed."""
     accept = METADATA_ACCEPT if k.kind == "Secret" else JSON_ACCEPT
     query: list[tuple[str, Any]] = [("limit", opts.page_size)]
+    if selector:
+        query.append(("labelSelector", selector))
     if k.kind == "Event" and not opts.all_events:
         query.append(("fieldSelector", "type=Warning"))  # checks read Warning events only
+    path = _resource_path(k, version, namespace)
+
+    def fetch(cont: str | None) -> Response:
+        return client.get(path, query + ([("continue", cont)] if cont else []), accept)
+
     items: list[dict[str, Any]] = []
-    cont: str | None = None
     api_version = f"{k.group}/{version}" if k.group else version
+    resp = fetch(None)
     while True:
-        q = query + ([("continue", cont)] if cont else [])
-        resp = client.get(_resource_path(k, version, namespace), q, accept)
         if resp.status == 403:
             raise _forbidden(resp, "list", k, namespace)
         if resp.status == 404:
             return []  # the kind is not served after all
         if resp.status != 200:
             raise ApiError(f"list {k.plural}: HTTP {resp.status}: {resp.message}")
+        early = _early_continue(resp.body) if prefetch is not None else None
+        ahead: Future[Response] | None = prefetch.submit(fetch, early) if prefetch is not None and early else None
         doc = resp.json()
+        del resp  # the page's bytes: only its parsed items are kept
         if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list):
             raise ApiError(f"list {k.plural}: the response is not a list")
         for item in doc.get("items") or []:
@@ -140,10 +188,12 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
             # List items of built-in kinds carry no apiVersion/kind; metadata-only items carry the wrong ones.
             item["apiVersion"], item["kind"] = api_version, k.kind
             item.setdefault("metadata", {})
-            items.append(item)
+            items.append(shape(item) if shape else item)
         cont = (doc.get("metadata") or {}).get("continue")
+        del doc
         if not cont:
             return items
+        resp = ahead.result() if ahead is not None and cont == early else fetch(cont)
 
 
 def _fetch_log(client: KubeClient, opts: LiveOptions,
@@ -234,12 +284,116 @@ def _connect(opts: LiveOptions) -> tuple[KubeClient, str | None]:
     return client, server_version if isinstance(server_version, str) else None
 
 
+class _Laps:
+    """Seconds per phase, into Snapshot.timings (the benchmark's breakdown)."""
+
+    def __init__(self, into: dict[str, float], started: float):
+        self.into, self.last = into, started
+
+    def __call__(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.into[phase] = round(now - self.last, 4)
+        self.last = now
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic GC while pages are parsed: JSON makes no cycles, and each collection walks every
+    object already read (issue #15: most of the parse time). What was read is then frozen, so the
+    collections the checks trigger skip it."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was:
+            gc.enable()
+
+
+def _shaper(opts: LiveOptions, key: str, sharer: Sharer) -> Shape | None:
+    if not opts.prune:
+        return None
+    return lambda item: sharer.share(prune(item, key), key)
+
+
 def load_live(
     kinds: Iterable[str],
     logs_for: Callable[[Snapshot], list[LogRequest]],
     opts: LiveOptions,
     access_for: Callable[[Snapshot], list[AccessQuestion]] | None = None,
 ) -> Snapshot:
+    with _gc_paused():
+        return _load(list(kinds), logs_for, opts, access_for)
+
+
+class _Reads:
+    """The LISTs of one run: submitted in rounds, absorbed into the snapshot in submission order."""
+
+    def __init__(self, client: KubeClient, opts: LiveOptions, pool: ThreadPoolExecutor, snap: Snapshot,
+                 prefetch: ThreadPoolExecutor):
+        self.client, self.opts, self.pool, self.snap, self.prefetch = client, opts, pool, snap, prefetch
+        self.sharer = Sharer()
+        self.jobs: list[tuple[KindInfo, str | None, str, Future[list[dict[str, Any]]]]] = []
+
+    def submit(self, k: KindInfo, version: str, ns: str | None = None, selector: str = "",
+               store: bool = True) -> Future[list[dict[str, Any]]]:
+        fut = self.pool.submit(_list_kind, self.client, self.opts, k, version, ns, selector,
+                               _shaper(self.opts, k.key, self.sharer), self.prefetch)
+        if store:
+            self.jobs.append((k, ns, selector, fut))
+        return fut
+
+    def absorb(self, progress: Callable[[str], None], tick: Callable[[str, int, int], None]) -> None:
+        snap = self.snap
+        seen_pods: set[tuple[str, str]] = set()
+        for done, (k, ns, selector, fut) in enumerate(self.jobs, 1):
+            try:
+                items = fut.result()
+                good = [o for o in items if not misshapen(o)]
+                if len(good) < len(items):
+                    snap.warnings.append(f"{len(items) - len(good)} {k.plural} of impossible shape ignored")
+                if k.key == POD.key and selector:  # pods come from overlapping lists
+                    good = [p for p in good if _pod_key(p) not in seen_pods]
+                if k.key == POD.key:
+                    seen_pods.update(_pod_key(p) for p in good)
+                snap.objects.setdefault(k.key, []).extend(good)
+                if k.key not in snap.errors:
+                    snap.collected.add(k.key)
+            except DataUnavailable as e:
+                snap.errors[k.key] = e
+                snap.collected.discard(k.key)
+                if isinstance(e, Forbidden) and not any(str(d) == str(e) for d in snap.denied):
+                    snap.denied.append(e)
+            where = f" in {ns}" if ns else ""
+            progress(f"listed {k.plural}{where}" + (f" ({selector})" if selector else ""))
+            tick("list", done, len(self.jobs))
+
+
+def _pod_key(p: dict[str, Any]) -> tuple[str, str]:
+    m = p.get("metadata") or {}
+    return (str(m.get("namespace") or ""), str(m.get("name") or ""))
+
+
+def _plan_pods(planner_keys: dict[str, Future[list[dict[str, Any]]]], unserved: set[str]) -> pod_queries.PodPlan:
+    """Wait for what the pod round depends on, then plan it (kinds not served: the cluster has none)."""
+    objects: dict[str, list[dict[str, Any]]] = {key: [] for key in unserved}
+    unreadable: set[str] = set()
+    for key, fut in planner_keys.items():
+        try:
+            objects[key] = fut.result()
+        except DataUnavailable:
+            unreadable.add(key)
+    return pod_queries.plan(objects, unreadable)
+
+
+def _load(
+    kinds: list[str],
+    logs_for: Callable[[Snapshot], list[LogRequest]],
+    opts: LiveOptions,
+    access_for: Callable[[Snapshot], list[AccessQuestion]] | None,
+) -> Snapshot:
+    started = time.perf_counter()
     client, server_version = _connect(opts)
     progress = opts.progress or (lambda _msg: None)
     tick = opts.tick or (lambda _phase, _done, _total: None)
@@ -248,10 +402,14 @@ def load_live(
         source=SourceInfo(kind="live", context=client.context_name, server_version=server_version),
         namespaces=list(opts.namespaces) if opts.namespaces else None,
     )
+    lap = _Laps(snap.timings, started)
+    lap("connect")
     # Discover every group llmd-doctor knows, so "not served" is always an answer, never a guess.
     crd_groups = {k.group for k in KINDS.values() if k.group not in CORE_GROUPS}
     pool = ThreadPoolExecutor(max_workers=opts.workers)
+    prefetch = ThreadPoolExecutor(max_workers=opts.workers)  # next pages only: never waits on the pool
     try:
+        reads = _Reads(client, opts, pool, snap, prefetch)
         who = pool.submit(_who_am_i, client)
         asked = {ns: pool.submit(_namespace_exists, client, ns) for ns in opts.namespaces or []}
         discovery_error: DataUnavailable | None = None
@@ -261,41 +419,46 @@ def load_live(
         except DataUnavailable as e:
             snap.warnings.append(f"discovery failed ({e}); custom resources were not read")
             served, discovery_error = None, e
+        lap("discovery")
 
-        jobs = []
-        for k in wanted:
-            if k.group in CORE_GROUPS:
+        pods_later = opts.select_pods and not opts.namespaces and any(k.key == POD.key for k in wanted)
+        planner: dict[str, Future[list[dict[str, Any]]]] = {}
+        unserved: set[str] = set()
+        extra = [k for k in [*(KINDS[key] for key in pod_queries.PLAN_INPUTS if key in KINDS), *PLANNER_KINDS]
+                 if pods_later and k.key not in {w.key for w in wanted}]
+        for k in [*wanted, *extra]:
+            if pods_later and k.key == POD.key:
+                continue
+            store = k in wanted
+            if k.group in CORE_GROUPS or k in PLANNER_KINDS:
                 version = k.versions[0]
             elif served is not None and served.get(k.key):
                 have = served[k.key]
                 version = next((v for v in k.versions if v in have), have[0])
             else:
                 if served is not None:
-                    snap.collected.add(k.key)  # not installed: the cluster has none
-                elif isinstance(discovery_error, DeadlinePassed):
+                    unserved.add(k.key)
+                    if store:
+                        snap.collected.add(k.key)  # not installed: the cluster has none
+                elif isinstance(discovery_error, DeadlinePassed) and store:
                     snap.errors[k.key] = discovery_error
                 continue
             scopes: list[str | None] = list(opts.namespaces) if (opts.namespaces and k.namespaced) else [None]
             for ns in scopes:
-                jobs.append((k, ns, pool.submit(_list_kind, client, opts, k, version, ns)))
-
-        for done, (k, ns, fut) in enumerate(jobs, 1):
-            try:
-                items = fut.result()
-                good = [o for o in items if not misshapen(o)]
-                if len(good) < len(items):
-                    snap.warnings.append(f"{len(items) - len(good)} {k.plural} of impossible shape ignored")
-                snap.objects.setdefault(k.key, []).extend(good)
-                if k.key not in snap.errors:
-                    snap.collected.add(k.key)
-            except DataUnavailable as e:
-                snap.errors[k.key] = e
-                snap.collected.discard(k.key)
-                if isinstance(e, Forbidden):
-                    snap.denied.append(e)
-            progress(f"listed {k.plural}" + (f" in {ns}" if ns else ""))
-            tick("list", done, len(jobs))
+                fut = reads.submit(k, version, ns, store=store)
+                if pods_later and k.key in pod_queries.PLAN_INPUTS:
+                    planner[k.key] = fut
+        if pods_later:
+            plan = _plan_pods(planner, unserved)
+            for q in plan.queries:
+                reads.submit(POD, "v1", q.namespace, q.selector)
+            snap.pod_scope = plan.scope
+            progress("pods: every pod (" + plan.why + ")" if plan.scope is None else
+                     f"pods: {len(plan.scope.namespaces)} namespaces in full, {len(plan.scope.selectors)} selectors")
+            lap("lists")
+        reads.absorb(progress, tick)
         snap.missing_namespaces = [ns for ns, fut in asked.items() if fut.result() is False]
+        lap("pods" if pods_later else "lists")
 
         reqs = logs_for(snap)
         for done, (req, res) in enumerate(pool.map(lambda r: _fetch_log(client, opts, r), reqs), 1):
@@ -310,6 +473,7 @@ def load_live(
                 snap.logs[req] = res
         if reqs:
             progress(f"read {len(reqs)} logs")
+        lap("logs")
         # Access reviews are one POST each: ask the first few, the checks evaluate the rest from the
         # RBAC objects they already have (and say which way each answer was found). None past the
         # deadline: an unasked question is evaluated statically, a failed one would be an error.
@@ -319,8 +483,10 @@ def load_live(
                 continue
             snap.access[q] = allowed
         snap.source.user = who.result() or client.user_name
+        lap("reviews")
     finally:
         # A fatal error (401, TLS) in one read: do not start the reads still queued.
         pool.shutdown(wait=True, cancel_futures=True)
+        prefetch.shutdown(wait=True, cancel_futures=True)
     snap.requests = client.requests
     return snap
