@@ -55,16 +55,17 @@ def _root(
     """llmd-doctor: find what is broken in an llm-d deployment, why, and how to fix it."""
 
 
-def parse_duration(text: str) -> float:
-    """`10`, `10s`, `1m`, `500ms` -> seconds (kubectl's --request-timeout style)."""
+def parse_duration(text: str, flag: str | None = None) -> float:
+    """`10`, `10s`, `1m`, `500ms` -> seconds (kubectl's --request-timeout style); a bad value is a
+    usage error naming `flag`."""
     from llmd_doctor.config import DURATION
 
     m = DURATION.fullmatch(text)
     if not m:
-        raise click.BadParameter(f"{text!r} is not a duration (e.g. 10s, 1m)")
+        raise click.BadParameter(f"{text!r} is not a duration (e.g. 10s, 1m)", param_hint=flag)
     value = float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
     if value <= 0:
-        raise click.BadParameter("must be greater than zero")
+        raise click.BadParameter("must be greater than zero", param_hint=flag)
     return value
 
 
@@ -167,25 +168,18 @@ def run_options(bundle, kubeconfig, context, namespace, request_timeout, chunk_s
         kubeconfig=kubeconfig or cfg.kubeconfig,
         context=context or cfg.context,
         namespaces=_split(namespace) or list(cfg.namespaces),
-        request_timeout=parse_duration(request_timeout),
+        request_timeout=parse_duration(request_timeout, "--request-timeout"),
         chunk_size=chunk_size,
         only=_split(only) or list(cfg.only),
         skip=_split(skip) or list(cfg.skip),
         checks_dirs=list(checks_dir or []),
         progress=progress,
         suppress=list(cfg.suppress),
-        deadline=_duration(timeout, "--timeout") if timeout else None,
+        deadline=parse_duration(timeout, "--timeout") if timeout else None,
     )
     if cfg.expect:
         opts.check_options["expect"] = cfg.expect
     return opts
-
-
-def _duration(text: str, flag: str) -> float:
-    try:
-        return parse_duration(text)
-    except click.BadParameter as e:
-        raise click.BadParameter(e.message, param_hint=flag) from e
 
 
 def diagnose(opts: RunOptions, docs_url: str | None = None) -> Report:
@@ -232,7 +226,7 @@ def diagnose_until(opts: RunOptions, wait: str | None, interval: str, fail_on: s
     `quiet` keeps the progress notes off stderr."""
     if wait is None:
         return diagnose(opts, docs_url), None
-    budget, pause = _duration(wait, "--wait"), _duration(interval, "--interval")
+    budget, pause = parse_duration(wait, "--wait"), parse_duration(interval, "--interval")
     deadline = time.monotonic() + budget
     runs = 0
 

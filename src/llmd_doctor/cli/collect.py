@@ -79,7 +79,7 @@ def collect(
     opts = CollectOptions(
         output=output, kubeconfig=kubeconfig, context=context,
         namespaces=[p.strip() for v in namespace or [] for p in v.split(",") if p.strip()],
-        request_timeout=parse_duration(request_timeout), chunk_size=chunk_size, redact=not no_redact,
+        request_timeout=parse_duration(request_timeout, "--request-timeout"), chunk_size=chunk_size, redact=not no_redact,
         tail_lines=tail, log_limit_bytes=max_log_bytes, checks_dirs=list(checks_dir or []),
         probe=probe_options(probe, gateway_url, model, api_key_env, "30s", "5s", 5),
     )
