@@ -140,34 +140,57 @@ def _namespace_objects(tpl: _Template, ns: str, decode_pods: int, nodes: list[st
     return out
 
 
-def generate(size: Size, broken_every: int = 50) -> BundleData:
-    """A cluster of `size.pods` pods over `size.namespaces` llm-d namespaces (plus istio-system)."""
+SHAPES = ("shared", "all-llmd")
+LLMD_NAMESPACES_SHARED = 3  # llm-d's share of a shared cluster: a few namespaces among hundreds
+
+
+def _llmd_namespace(data: BundleData, tpl: _Template, ns: str, decode: int, nodes: list[str]) -> int:
+    """Add one llm-d namespace; the number of pods it holds."""
+    data.objects.extend(_namespace_objects(tpl, ns, decode, nodes))
+    for req, text in tpl.logs.items():
+        pod = req.pod
+        if pod.startswith(DECODE_PREFIX):  # the first decode pod has the example's vLLM log
+            pod = f"{DECODE_PREFIX}-7d4f9c8b6-{0:05x}"
+        data.logs[LogRequest(ns, pod, req.container, req.previous)] = text
+    return decode + tpl.fixed_pods
+
+
+def generate(size: Size, broken_every: int = 50, shape: str = "all-llmd") -> BundleData:
+    """A cluster of `size.pods` pods over `size.namespaces` namespaces (plus istio-system).
+
+    all-llmd: every namespace is an llm-d stack (every `broken_every`-th the seed's crash-looping EPP).
+    shared: LLMD_NAMESPACES_SHARED llm-d namespaces (the first the seed's), the others ordinary
+    workloads (bench/apps.py), with DaemonSets on 30-pod nodes, Jobs and a bare pod.
+    """
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r} (one of {', '.join(SHAPES)})")
     healthy, broken = _template("healthy"), _template("seed-rosa-epp-segfault")
-    decode_total = size.pods - size.namespaces * healthy.fixed_pods
-    node_count = max(5, decode_total // 8)
+    shared = shape == "shared"
+    llmd_count = min(size.namespaces, LLMD_NAMESPACES_SHARED) if shared else size.namespaces
+    decode_total = size.pods - llmd_count * healthy.fixed_pods
+    node_count = max(5, size.pods // 30 if shared else decode_total // 8)
     cluster = _cluster_objects(node_count)
     nodes = [o["metadata"]["name"] for o in cluster if o["kind"] == "Node"]
-    data = BundleData(path=f"generated:{size.pods}x{size.namespaces}")
+    data = BundleData(path=f"generated:{shape}:{size.pods}x{size.namespaces}")
     data.manifest = {"apiVersion": "llmd-doctor/v1", "kind": "Bundle", "serverVersion": "v1.31.10",
                      "context": "bench"}
     data.objects.extend(cluster)
-    istio_pods = sum(1 for o in cluster if o["kind"] == "Pod")
-    remaining = size.pods - istio_pods
+    remaining = size.pods - sum(1 for o in cluster if o["kind"] == "Pod")
     width = len(str(size.namespaces))
-    for i in range(size.namespaces):
+    for i in range(llmd_count):
         ns = f"llm-d-{i:0{width}d}"
         tpl = broken if broken_every and i % broken_every == 0 else healthy
-        # Spread the pods evenly; the last namespace takes the rounding.
-        left = size.namespaces - i
-        pods_here = remaining // left if left > 1 else remaining
-        decode = max(1, pods_here - tpl.fixed_pods)
-        remaining -= decode + tpl.fixed_pods
-        data.objects.extend(_namespace_objects(tpl, ns, decode, nodes))
-        for req, text in tpl.logs.items():
-            pod = req.pod
-            if pod.startswith(DECODE_PREFIX):  # the first decode pod has the example's vLLM log
-                pod = f"{DECODE_PREFIX}-7d4f9c8b6-{0:05x}"
-            data.logs[LogRequest(ns, pod, req.container, req.previous)] = text
+        if shared:  # llm-d as its guides deploy it: three decode pods per stack
+            decode = len([o for o in tpl.objects if o["kind"] == "Pod"]) - tpl.fixed_pods
+        else:  # spread the pods evenly; the last namespace takes the rounding
+            left = size.namespaces - i
+            decode = max(1, (remaining // left if left > 1 else remaining) - tpl.fixed_pods)
+        remaining -= _llmd_namespace(data, tpl, ns, decode, nodes)
+    if shared:
+        from bench.apps import shared_cluster
+
+        teams = [f"team-{i:0{width}d}" for i in range(size.namespaces - llmd_count)]
+        data.objects.extend(shared_cluster(teams, remaining, nodes))
     return data
 
 

@@ -1,15 +1,18 @@
-"""The benchmark: `llmd-doctor check` against generated clusters, beside the kubectl script a person runs.
+"""The benchmark: `llmd-doctor check` on two cluster shapes, beside the kubectl walk a person runs.
 
-    python -m bench                 # the default matrix (well under 10 minutes on 2 cores)
-    python -m bench --quick         # a smoke run (100 pods, 0 and 20 ms)
-    python -m bench --sizes 10000x500 --latency 20 --out docs/performance.md
+    python -m bench                       # both shapes at 10,000 pods / 500 ns, 20 ms; phases; growth
+    python -m bench --quick               # a smoke run: 1,000 pods / 50 ns, no growth runs
+    python -m bench --shapes shared --sizes 10000x500 --no-growth
 
-For each size a cluster is generated in memory (bench/gen.py) and served by one fake API server
-(bench/server.py); for each injected latency the same server answers, in turn, `llmd-doctor check
---kubeconfig K -o json` (a child process: wall time, peak RSS from wait4, requests from the server's
-log) and the kubectl commands the seed's author ran (bench/kubectl_script.py). A doctor run that
-passes --timeout is killed and reported as "> T s"; the larger latencies of that size are then not
-run (they can only be slower).
+Shapes (bench/gen.py): `shared`, a shared cluster where llm-d is 3 namespaces among 500 (the rest
+ordinary workloads, DaemonSets, Jobs), and `all-llmd`, where every namespace is a full llm-d stack.
+For each shape and size a cluster is generated in memory (fixed seeds: every run serves the same
+objects) and served by one fake API server (bench/server.py) with the injected latency; the same
+server answers, in turn, `llmd-doctor check --kubeconfig K -o json` (a child process: wall time,
+peak RSS from wait4, requests and bytes from the server's log) and the kubectl commands of the
+seed's author (bench/kubectl_script.py). Then `bench.phases` times one run's phases, and runs at
+growing sizes give the cost per pod. A doctor run that passes --timeout is killed and shown as
+"> T s".
 """
 
 from __future__ import annotations
@@ -25,18 +28,19 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.gen import Size, describe, generate
+from bench.gen import SHAPES, Size, describe, generate
 from bench.kubectl_script import script
 from bench.rss import LAUNCHER
 from bench.server import CachedFakeApiServer
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SIZES = "100x1,1000x50,10000x500"
-DEFAULT_LATENCIES = "0,20,100"
+DEFAULT_SIZES = "10000x500"
+DEFAULT_GROWTH = "1000x50,5000x250,10000x500"
+MB = 1024 * 1024
 
 
 @dataclass
@@ -45,10 +49,12 @@ class Run:
     rss_mb: float
     requests: int
     exit_code: int | None = None
-    lists_per_kind: int = 0  # the most LISTs (first pages) any one resource got
+    lists_per_kind: int = 0  # the most LISTs (first pages, no selector) any one resource got
     checks_s: float | None = None  # the checks' own time (from the JSON report)
     slowest: str = ""
     commands: int = 0
+    read_mb: float = 0.0  # bytes the server sent
+    pod_mb: float = 0.0  # of which pod lists
     detail: dict[str, Any] = field(default_factory=dict)
 
 
@@ -69,14 +75,6 @@ def run_child(argv: list[str], timeout: float, env: dict[str, str] | None = None
     return (None if code == -9 else wall), maxrss_kb / 1024, code
 
 
-def _list_counts(srv: CachedFakeApiServer) -> int:
-    """The most first-page LISTs of one collection (pages after the first carry `continue`)."""
-    lists = Counter(r.path for r in srv.requests
-                    if r.method == "GET" and "continue" not in r.query and not r.path.endswith("/log")
-                    and _is_collection(r.path))
-    return max(lists.values(), default=0)
-
-
 def _is_collection(path: str) -> bool:
     parts = [p for p in path.split("/") if p]
     if parts[:1] == ["api"]:
@@ -90,16 +88,30 @@ def _is_collection(path: str) -> bool:
     return len(rest) == 1
 
 
+def _resource(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _list_counts(srv: CachedFakeApiServer) -> int:
+    """The most full LISTs (first pages without a selector) of one resource across the cluster."""
+    lists = Counter(r.path for r in srv.requests
+                    if r.method == "GET" and "continue" not in r.query and "labelSelector" not in r.query
+                    and not r.path.endswith("/log") and _is_collection(r.path) and "/namespaces/" not in r.path)
+    return max(lists.values(), default=0)
+
+
 def run_doctor(srv: CachedFakeApiServer, kubeconfig: str, timeout: float, out_dir: Path) -> Run:
     srv.clear_requests()
     out = out_dir / "doctor.json"
     with open(out, "w") as f:
         wall, rss, code = run_child([*doctor_argv(), "check", "--kubeconfig", kubeconfig, "-o", "json"], timeout,
                                     env={**os.environ, "NO_COLOR": "1"}, stdout=f)
-    run = Run(wall, rss, len(srv.requests), code, _list_counts(srv))
-    reqs = Counter("log" if r.path.endswith("/log") else "review" if r.method == "POST" else "discovery"
-                   if not _is_collection(r.path) else "list" for r in srv.requests)
-    run.detail = dict(reqs)
+    reqs = srv.requests
+    run = Run(wall, rss, len(reqs), code, _list_counts(srv))
+    run.detail = dict(Counter("log" if r.path.endswith("/log") else "review" if r.method == "POST" else
+                              "list" if _is_collection(r.path) else "other" for r in reqs))
+    run.read_mb = sum(r.size for r in reqs) / MB
+    run.pod_mb = sum(r.size for r in reqs if _is_collection(r.path) and _resource(r.path) == "pods") / MB
     if wall is not None:
         try:
             doc = json.loads(out.read_text())
@@ -121,7 +133,8 @@ def run_kubectl(srv: CachedFakeApiServer, kubeconfig: str, home: Path, cmds: lis
         total += wall if wall is not None else timeout
         peak = max(peak, rss)
         failed += code != 0
-    return Run(total, peak, len(srv.requests), failed, commands=len(cmds))
+    reqs = srv.requests
+    return Run(total, peak, len(reqs), failed, commands=len(cmds), read_mb=sum(r.size for r in reqs) / MB)
 
 
 def help_time(runs: int = 20) -> tuple[float, str]:
@@ -148,112 +161,187 @@ def _fmt_s(v: float | None, timeout: float) -> str:
 
 
 def table(rows: list[dict[str, Any]], timeout: float) -> str:
-    head = ("| cluster | latency | doctor wall s | doctor checks s | doctor requests (list pages/logs/reviews) | "
-            "LISTs per kind | doctor peak RSS MB | kubectl script wall s | kubectl requests | kubectl/doctor |\n"
-            "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|\n")
+    head = ("| shape | cluster | latency | doctor wall s | doctor peak RSS MB | doctor requests (lists/logs/reviews) "
+            "| MB read (pods) | full LISTs per kind | kubectl walk wall s | kubectl requests | kubectl MB read "
+            "| kubectl/doctor |\n|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n")
     lines = []
     for r in rows:
         d: Run = r["doctor"]
         k: Run | None = r.get("kubectl")
         det = d.detail
         reqs = f"{d.requests} ({det.get('list', 0)}/{det.get('log', 0)}/{det.get('review', 0)})"
-        if d.wall_s is None:
-            reqs = f"≥ {reqs}"
         ratio = "—"
         if k is not None and k.wall_s and d.wall_s:
-            ratio = f"{k.wall_s / d.wall_s:.1f}×"
+            ratio = f"**{k.wall_s / d.wall_s:.1f}×**"
         elif k is not None and d.wall_s is None:
             ratio = f"< {k.wall_s / timeout:.2f}×"
-        checks = "—" if d.checks_s is None else f"{d.checks_s:.2f}"
         lines.append(
-            f"| {r['size']} | {r['latency_ms']} ms | {_fmt_s(d.wall_s, timeout)} | {checks} | {reqs} | "
-            f"{d.lists_per_kind} | {d.rss_mb:.0f} | "
+            f"| {r['shape']} | {r['size']} | {r['latency_ms']} ms | {_fmt_s(d.wall_s, timeout)} | {d.rss_mb:.0f} | "
+            f"{reqs} | {d.read_mb:.1f} ({d.pod_mb:.1f}) | {d.lists_per_kind} | "
             f"{'—' if k is None else f'{k.wall_s:.2f} ({k.commands} cmds)'} | {'—' if k is None else k.requests} | "
-            f"{ratio} |")
+            f"{'—' if k is None else f'{k.read_mb:.1f}'} | {ratio} |")
     return head + "\n".join(lines) + "\n"
+
+
+PHASE_ROWS = (
+    ("start-up and imports", "startup_s"),
+    ("connect (kubeconfig, /version)", "connect"),
+    ("discovery", "discovery"),
+    ("lists (first round, every kind)", "lists"),
+    ("pods (second round, by selector)", "pods"),
+    ("logs", "logs"),
+    ("access reviews", "reviews"),
+    ("the checks", "checks_s"),
+    ("choosing checks, probe, report", "other_s"),
+    ("render (JSON)", "render_s"),
+)
+
+
+def phases_table(phases: dict[str, dict[str, Any]]) -> str:
+    shapes = list(phases)
+    out = ["| phase | " + " | ".join(shapes) + " |", "|---|" + "---:|" * len(shapes)]
+    for label, key in PHASE_ROWS:
+        cells = []
+        for s in shapes:
+            v = phases[s].get(key)
+            cells.append("—" if v is None else f"{v:.2f} s")
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    out.append("| objects read (pods) | " + " | ".join(
+        f"{phases[s].get('objects', 0):,} ({phases[s].get('pods_read', 0):,})" for s in shapes) + " |")
+    out.append("| peak RSS after reading / at the end | " + " | ".join(
+        f"{phases[s].get('rss_after_reads_mb', 0):.0f} / {phases[s].get('rss_peak_mb', 0):.0f} MB" for s in shapes) + " |")
+    out.append("| slowest checks | " + " | ".join(
+        ", ".join(f"`{c}` {t:.2f}s" for c, t in phases[s].get("slowest", [])[:3]) or "—" for s in shapes) + " |")
+    return "\n".join(out) + "\n"
+
+
+def growth_table(growth: dict[str, list[dict[str, Any]]]) -> str:
+    """Wall and RSS at each size, and the slope from the smallest to the largest (ms and KB per pod)."""
+    out = ["| shape | " + " | ".join(r["size"] for r in next(iter(growth.values()))) + " | ms per pod | KB per pod |",
+           "|---|" + "---:|" * (len(next(iter(growth.values()))) + 2)]
+    for shape, runs in growth.items():
+        cells = [f"{_fmt_s(r['wall_s'], 0)} s, {r['rss_mb']:.0f} MB" for r in runs]
+        ok = [r for r in runs if r["wall_s"] is not None]
+        if len(ok) >= 2:
+            a, b = ok[0], ok[-1]
+            dp = b["pods"] - a["pods"]
+            ms = (b["wall_s"] - a["wall_s"]) * 1000 / dp
+            kb = (b["rss_mb"] - a["rss_mb"]) * 1024 / dp
+            cells += [f"{ms:.3f}", f"{kb:.1f}"]
+        else:
+            cells += ["—", "—"]
+        out.append(f"| {shape} | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
 
 
 def parse_sizes(text: str) -> list[Size]:
     out = []
     for part in text.split(","):
+        if not part.strip():
+            continue
         pods, _, ns = part.strip().partition("x")
         out.append(Size(int(pods), int(ns or 1)))
     return out
 
 
+def measure_shape(shape: str, size: Size, latency_ms: int, tmpdir: Path, timeout: float, kubectl: bool,
+                  phases: bool, log: Any) -> dict[str, Any]:
+    from bench.phases import run_phases
+
+    t = time.perf_counter()
+    data = generate(size, shape=shape)
+    log(f"{shape} {size.label}: generated {len(data.objects)} objects in {time.perf_counter() - t:.1f}s")
+    row: dict[str, Any] = {"shape": shape, "size": size.label, "pods": size.pods, "latency_ms": latency_ms,
+                           "objects": describe(data)}
+    cmds = script(data)
+    with CachedFakeApiServer(data) as srv:
+        kc = srv.kubeconfig(tmpdir / f"kc-{shape}-{size.pods}")
+        home = tmpdir / f"home-{shape}-{size.pods}"  # kubectl's discovery cache, warm after the first pass
+        home.mkdir(exist_ok=True)
+        # Warm the server's answer cache (and kubectl's discovery cache) before measuring.
+        warm = run_doctor(srv, kc, timeout, tmpdir)
+        log(f"  warm-up doctor: {_fmt_s(warm.wall_s, timeout)} s")
+        if kubectl:
+            run_kubectl(srv, kc, home, cmds, timeout)
+        srv.latency_s = latency_ms / 1000
+        d = run_doctor(srv, kc, timeout, tmpdir) if warm.wall_s is not None else warm
+        row["doctor"] = d
+        row["kubectl"] = run_kubectl(srv, kc, home, cmds, timeout) if kubectl else None
+        k = row["kubectl"]
+        log(f"  {latency_ms} ms: doctor {_fmt_s(d.wall_s, timeout)} s, {d.rss_mb:.0f} MB, {d.requests} requests, "
+            f"{d.read_mb:.1f} MB read; kubectl {'-' if k is None else f'{k.wall_s:.2f} s'}")
+        if phases:
+            row["phases"] = run_phases(srv, kc, timeout)
+            log(f"  phases: {row['phases']}")
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="smoke run: 100 pods in 1 namespace, 0 and 20 ms")
-    p.add_argument("--sizes", default=DEFAULT_SIZES, help=f"PODSxNAMESPACES,... (default {DEFAULT_SIZES})")
-    p.add_argument("--latency", default=DEFAULT_LATENCIES, help=f"ms per request, comma-separated (default {DEFAULT_LATENCIES})")
-    p.add_argument("--kubectl-sizes", default=None,
-                   help="sizes (PODS,...) at which to run the kubectl script too (default: every size)")
+    p.add_argument("--quick", action="store_true", help="smoke run: 1,000 pods / 50 ns, no growth runs")
+    p.add_argument("--shapes", default=",".join(SHAPES), help=f"comma-separated (default {','.join(SHAPES)})")
+    p.add_argument("--sizes", default=DEFAULT_SIZES, help=f"PODSxNAMESPACES,... with kubectl (default {DEFAULT_SIZES})")
+    p.add_argument("--latency", type=int, default=20, help="ms per request (default 20)")
+    p.add_argument("--growth", default=DEFAULT_GROWTH, help=f"sizes for the cost per pod (default {DEFAULT_GROWTH})")
+    p.add_argument("--no-growth", action="store_true", help="skip the growth runs")
+    p.add_argument("--no-kubectl", action="store_true", help="skip the kubectl walk")
     p.add_argument("--timeout", type=float, default=90.0, help="kill a doctor run after this many seconds (default 90)")
     p.add_argument("--no-help-timing", action="store_true", help="skip the `llmd-doctor --help` timing")
     p.add_argument("--out", help="also write the results (markdown) to this file")
     p.add_argument("--json", help="also write the raw results to this JSON file")
     args = p.parse_args(argv)
     if args.quick:
-        args.sizes, args.latency = "100x1", "0,20"
+        args.sizes, args.no_growth = "1000x50", True
+    shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
     sizes = parse_sizes(args.sizes)
-    latencies = [int(x) for x in args.latency.split(",")]
-    kubectl_at = {int(x) for x in args.kubectl_sizes.split(",")} if args.kubectl_sizes else {s.pods for s in sizes}
-    have_kubectl = shutil.which("kubectl") is not None
+    growth_sizes = [] if args.no_growth else parse_sizes(args.growth)
+    kubectl = shutil.which("kubectl") is not None and not args.no_kubectl
     command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
-    rows: list[dict[str, Any]] = []
 
     help_ms, help_how = (None, "") if args.no_help_timing else help_time()
     if help_ms is not None:
         log(f"--help: {help_ms:.0f} ms ({help_how})")
-
+    rows: list[dict[str, Any]] = []
+    growth: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="llmd-bench-") as tmp:
         tmpdir = Path(tmp)
-        for size in sizes:
-            t = time.perf_counter()
-            data = generate(size)
-            log(f"{size.label}: generated {len(data.objects)} objects in {time.perf_counter() - t:.1f}s")
-            cmds = script(data)
-            with CachedFakeApiServer(data) as srv:
-                kc = srv.kubeconfig(tmpdir / f"kc-{size.pods}")
-                home = tmpdir / f"home-{size.pods}"  # kubectl's discovery cache, warm after the first pass
-                home.mkdir()
-                # Warm the server's answer cache (and kubectl's discovery cache) before measuring.
-                warm = run_doctor(srv, kc, args.timeout, tmpdir)
-                log(f"  warm-up doctor: {_fmt_s(warm.wall_s, args.timeout)} s")
-                if have_kubectl and size.pods in kubectl_at:
-                    run_kubectl(srv, kc, home, cmds, args.timeout)
-                gave_up = warm.wall_s is None
-                for lat in latencies:
-                    srv.latency_s = lat / 1000
-                    if gave_up:
-                        d = Run(None, warm.rss_mb, warm.requests, None, warm.lists_per_kind, detail=warm.detail)
-                    else:
-                        d = run_doctor(srv, kc, args.timeout, tmpdir)
-                        gave_up = d.wall_s is None
-                    k = run_kubectl(srv, kc, home, cmds, args.timeout) if have_kubectl and size.pods in kubectl_at else None
-                    rows.append({"size": size.label, "latency_ms": lat, "doctor": d, "kubectl": k,
-                                 "objects": describe(data)})
-                    log(f"  {lat} ms: doctor {_fmt_s(d.wall_s, args.timeout)} s, {d.requests} requests, "
-                        f"{d.rss_mb:.0f} MB; kubectl {'-' if k is None else f'{k.wall_s:.2f} s, {k.requests} requests'}")
+        for shape in shapes:
+            for size in sizes:
+                rows.append(measure_shape(shape, size, args.latency, tmpdir, args.timeout, kubectl, True, log))
+            for size in growth_sizes:
+                done = next((r for r in rows if r["shape"] == shape and r["pods"] == size.pods
+                             and r["size"] == size.label), None)
+                row = done or measure_shape(shape, size, args.latency, tmpdir, args.timeout, False, False, log)
+                d: Run = row["doctor"]
+                growth.setdefault(shape, []).append({"size": size.label, "pods": size.pods, "wall_s": d.wall_s,
+                                                     "rss_mb": d.rss_mb})
     elapsed = time.perf_counter() - started
 
     facts = (f"{os.cpu_count()} CPUs (nproc), Python {platform.python_version()}, {platform.system()} "
-             f"{platform.release()}, load average at the end {os.getloadavg()[0]:.1f}")
-    text = table(rows, args.timeout)
+             f"{platform.release()}; load average (1 min) {load_before:.2f} at the start, "
+             f"{os.getloadavg()[0]:.2f} at the end")
     report = [f"Command: `{command.strip()}` — {elapsed:.0f} s in all.", "", f"Machine: {facts}.", ""]
     if help_ms is not None:
         report += [f"`llmd-doctor --help`: **{help_ms:.0f} ms** ({help_how}).", ""]
-    report.append(text)
+    report += [table(rows, args.timeout)]
+    phases = {r["shape"]: r["phases"] for r in rows if r.get("phases")}
+    if phases:
+        report += [f"Where the time goes ({sizes[-1].label}, {args.latency} ms; `python -m bench.phases`):", "",
+                   phases_table(phases)]
+    if growth:
+        report += [f"Growth ({args.latency} ms; slope from the smallest to the largest size):", "",
+                   growth_table(growth)]
     out = "\n".join(report)
     print(out)
     if args.out:
         Path(args.out).write_text(out)
     if args.json:
         Path(args.json).write_text(json.dumps({
-            "command": command, "facts": facts, "help_ms": help_ms, "elapsed_s": elapsed,
-            "rows": [{**r, "doctor": r["doctor"].__dict__, "kubectl": r["kubectl"].__dict__ if r["kubectl"] else None}
+            "command": command, "facts": facts, "help_ms": help_ms, "elapsed_s": elapsed, "growth": growth,
+            "rows": [{**r, "doctor": asdict(r["doctor"]), "kubectl": asdict(r["kubectl"]) if r["kubectl"] else None}
                      for r in rows]}, indent=2))
     return 0
 

@@ -39,7 +39,7 @@ def test_seed_json_names_the_missing_config(capsys: pytest.CaptureFixture[str]) 
     assert any("scheduler.go:40" in e for e in logs["evidence"])
     assert logs["objects"] == ["Pod/llm-d/ms-llm-d-epp-6c9d8b7f5-x2k4q"]
     assert "-configFile" in logs["remediation"]
-    assert logs["docs"] == "docs/checks.md#epp-logs"
+    assert logs["docs"] == "llmd-doctor explain epp.logs"  # followable after `pip install`
     for key in ("title", "area", "severity", "blocked_by", "capabilities"):
         assert key in logs
     assert "cache-aware routing" in logs["capabilities"]
@@ -60,7 +60,7 @@ def test_text_output_is_plain_when_not_a_terminal(capsys: pytest.CaptureFixture[
     code, out, _ = run(capsys, "check", "--bundle", SEED)
     assert code == 1
     assert "[FAIL] epp.logs" in out and "\x1b[" not in out
-    assert "fix:" in out and "docs: docs/checks.md#epp-logs" in out
+    assert "fix:" in out and "docs: llmd-doctor explain epp.logs" in out
 
 
 def test_only_and_skip_take_ids_and_globs(capsys: pytest.CaptureFixture[str]) -> None:
@@ -76,7 +76,7 @@ def test_only_and_skip_take_ids_and_globs(capsys: pytest.CaptureFixture[str]) ->
         (["check", "--bundle", SEED, "--only", "nope.*"], "no check matches 'nope.*'"),
         (["check", "--kubeconfig", "/no/kubeconfig"], "no kubeconfig at /no/kubeconfig"),
         (["check", "--bundle", SEED, "--request-timeout", "soon"], "is not a duration"),
-        (["check", "--bundle", SEED, "-o", "xml"], "Invalid value"),
+        (["check", "--bundle", SEED, "-o", "xml"], "'xml' is not one of text, json, markdown, html, junit"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], expected: str) -> None:

@@ -14,13 +14,12 @@ import yaml
 from fakeapi import FakeApiServer
 from scenario import Scenario
 
+from llmd_doctor.archive import write_archive
 from llmd_doctor.cli import main
-from llmd_doctor.collect import write_archive
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 SEED = "seed-rosa-epp-segfault"
-META_ACCEPT = "PartialObjectMetadata"
 
 # Planted secrets: none of these may appear anywhere in a redacted archive.
 HF = "hf_PlantedHuggingFaceToken0123456789abcd"
@@ -143,9 +142,9 @@ def test_forbidden_kind_is_left_out_of_kinds_and_named_in_the_summary(tmp_path: 
     assert "cannot list deployments.apps" in m["notCollected"]["Deployment.apps"]
     assert "not collected (unknown in the bundle): Deployment.apps: forbidden" in err
     checks = {c["id"]: c for c in check_json(capsys, "--bundle", str(archive))["checks"]}
-    # Unknown, so skip — never "no EPP deployment".
-    assert checks["epp.deployment"]["status"] == "skip"
-    assert "bundle holds no Deployment.apps objects" in checks["epp.deployment"]["message"]
+    # The refusal, as the live run reported it — never "no EPP deployment" (tests/test_bundle_gaps.py).
+    assert checks["epp.deployment"]["status"] == "error"
+    assert checks["epp.deployment"]["message"].startswith("forbidden: cannot list deployments.apps cluster-wide")
 
 
 # ---- redaction -----------------------------------------------------------------------------------
@@ -201,9 +200,8 @@ def test_planted_secrets_never_reach_the_archive(tmp_path: Path, capsys: pytest.
     # Nor the kubeconfig's credentials.
     assert not any(b"admin-token" in d or b"certificate-authority-data" in d for d in files.values())
     # No request could have returned Secret values: every Secret read asked for metadata only.
-    secret_reads = [r for r in requests if "/secrets" in r.path]
-    assert all(META_ACCEPT in r.accept for r in secret_reads)  # none at all: the checks never read Secrets
-    assert "redacted:" in err and "env" in err and "logs" in err
+    assert [r.path for r in requests if "/secrets" in r.path] == []  # collect reads no Secret at all
+    assert "redacted:" in err and "env" in err and "logs" in err and "no Secret was read" in err
     # Structure is kept: the names are there, the values are masked.
     pods = yaml.safe_load(files["planted/namespaces/llm-d/pods.yaml"])["items"]
     decode = next(p for p in pods if p["metadata"]["name"].endswith("4kz8t"))
@@ -235,7 +233,29 @@ def test_no_redact_warns_and_still_never_reads_secret_values(tmp_path: Path,
     assert HF.encode() in blob and API_KEY.encode() in blob  # not masked, as asked
     assert SECRET_VALUE.encode() not in blob and base64.b64encode(SECRET_VALUE.encode()) not in blob
     assert DB_PASSWORD.encode() in blob  # only through the ConfigMap, never from the Secret
-    assert all(META_ACCEPT in r.accept for r in requests if "/secrets" in r.path)
+    assert [r.path for r in requests if "/secrets" in r.path] == [] and "no Secret was read" in err
+
+
+def test_no_secret_is_read_even_when_a_check_declares_secrets(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    plugin = tmp_path / "plugin"
+    plugin.mkdir()
+    (plugin / "secret_check.py").write_text(
+        "from llmd_doctor.model import Finding, Severity, Status\n"
+        "from llmd_doctor.registry import check\n\n\n"
+        "@check('example.secrets', title='Secrets', area='example', severity=Severity.MINOR, inputs=('Secret',))\n"
+        "def secrets(ctx):\n"
+        "    yield Finding(Status.PASS, f\"{len(ctx.snapshot.list('Secret'))} secrets\")\n")
+    archive = tmp_path / "b.tar.gz"
+    with FakeApiServer(EXAMPLES / "healthy") as srv:
+        code, _, err = cli(capsys, "collect", "--kubeconfig", srv.kubeconfig(tmp_path / "kc"),
+                           "--checks-dir", str(plugin), "-o", str(archive))
+        requests = list(srv.requests)
+    assert code == 0, err
+    assert [r.path for r in requests if "/secrets" in r.path] == []
+    assert "Secret" not in manifest_of(archive)["kinds"] and "no Secret was read" in err
+    checks = {c["id"]: c for c in check_json(capsys, "--bundle", str(archive), "--checks-dir", str(plugin))["checks"]}
+    assert checks["example.secrets"]["status"] == "skip"  # unknown in the bundle, never "0 secrets"
 
 
 # ---- writing -------------------------------------------------------------------------------------

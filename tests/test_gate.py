@@ -236,7 +236,7 @@ def test_bad_durations_are_usage_errors(capsys: pytest.CaptureFixture[str], flag
 
 def test_junit_beside_any_format(capsys: pytest.CaptureFixture[str], checks_dir: str, tmp_path: Path) -> None:
     for i, argv in enumerate((["check"], ["check", "-o", "json"], ["report", "--format", "markdown"],
-                              ["report", "--format", "html", "--output", str(tmp_path / "r.html")])):
+                              ["report", "-o", "html", "--file", str(tmp_path / "r.html")])):
         junit = tmp_path / f"junit-{i}.xml"
         code, out, _ = run(capsys, *argv, "--bundle", HEALTHY, "--checks-dir", checks_dir,
                            "--only", "gate.*", "--skip", "gate.flaky", "--junit", str(junit))

@@ -1,5 +1,6 @@
 """`kubectl llmd-doctor ...`: kubectl finds the `kubectl-llmd_doctor` console script on PATH and
-passes every argument through; the tool handles --kubeconfig, --context and -n itself."""
+passes every argument through; the tool handles --kubeconfig, --context and -n itself. Completion:
+kubectl runs the `kubectl_complete-llmd_doctor` script from PATH and relays its candidates."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ BIN = Path(sys.executable).parent
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed"),
-    pytest.mark.skipif(not (BIN / "kubectl-llmd_doctor").exists(), reason="the package is not installed as a script"),
+    pytest.mark.skipif(not (BIN / "kubectl-llmd_doctor").exists() or not (BIN / "kubectl_complete-llmd_doctor").exists(),
+                       reason="the package is not installed with its scripts (pip install -e .)"),
 ]
 
 
@@ -51,3 +53,31 @@ def test_kubectl_passes_kubeconfig_context_and_namespace_through(tmp_path: Path)
     doc = json.loads(res.stdout)
     assert doc["source"] == {**doc["source"], "kind": "live", "context": "rosa-prod"}
     assert "/api/v1/namespaces/llm-d/pods" in paths
+
+
+def test_kubectl_usage_names_the_plugin(tmp_path: Path) -> None:
+    res = kubectl("llmd-doctor", "explain", "--help", home=tmp_path)
+    assert res.returncode == 0 and res.stdout.startswith("Usage: kubectl llmd-doctor explain [OPTIONS] ID...")
+
+
+def test_kubectl_runs_our_completion_script(tmp_path: Path) -> None:
+    """kubectl (>= 1.26) completes `kubectl llmd-doctor ...` by running kubectl_complete-llmd_doctor
+    from PATH; `kubectl __complete` is what the shell scripts of `kubectl completion` call."""
+    res = kubectl("__complete", "llmd-doctor", "check", "--only", "epp.", home=tmp_path)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[:4] == ["epp.deployment\tEndpoint picker deployment", "epp.logs\tEndpoint picker logs",
+                         "epp.config\tEndpoint picker flags and config", "epp.*\tevery epp check"]
+    assert lines[-1] == ":4"  # ShellCompDirectiveNoFileComp, relayed from our script
+    assert "kubectl_complete-llmd_doctor" in res.stderr  # kubectl's debug line: it found and ran the script
+    res = kubectl("__complete", "llmd-doctor", "check", "--bundle", "", home=tmp_path)
+    assert res.stdout.splitlines()[-1] == ":0"  # file names, completed by the shell
+
+
+def test_kubectl_completes_contexts_and_namespaces(tmp_path: Path) -> None:
+    with FakeApiServer(SEED) as srv:
+        kubeconfig = srv.kubeconfig(tmp_path / "k", context="rosa-prod")
+        ctx = kubectl("__complete", "llmd-doctor", "check", "--kubeconfig", kubeconfig, "--context", "r", home=tmp_path)
+        ns = kubectl("__complete", "llmd-doctor", "report", "--kubeconfig", kubeconfig, "-n", "llm", home=tmp_path)
+    assert ctx.stdout.splitlines() == ["rosa-prod\tcluster rosa-prod", ":4"]
+    assert ns.stdout.splitlines() == ["llm-d", ":4"]

@@ -6,14 +6,23 @@ one LIST per kind, logs only for unhealthy pods, and no write.
 
 from __future__ import annotations
 
+import copy
 import json
+import re
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from fakeapi import FakeApiServer, Fault
+from fakeapi.server import OTHER_CA_FILE
+from scenario import Scenario
 
+from llmd_doctor import __version__
 from llmd_doctor.cli import main
+from llmd_doctor.engine import run_checks
+from llmd_doctor.run import RunOptions, build_snapshot, choose_specs
+from llmd_doctor.sources.bundle import BundleData, read_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -137,3 +146,171 @@ def test_server_errors_are_retried_then_reported(tmp_path: Path, capsys: pytest.
     assert checks["epp.deployment"]["status"] == "error"
     assert "HTTP 500" in checks["epp.deployment"]["message"]
     assert calls["/api/v1/pods"] == 3  # one try and two retries
+
+
+# ---- the cluster cannot be read at all, or not in time (issue #12) ----------------------------------
+
+
+def run_fatal(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """A run that must stop before reporting: exit 2, one line on stderr, nothing on stdout."""
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "-o", "json", "--no-probe", *argv])
+    out, err = capsys.readouterr()
+    assert exc.value.code == 2, err
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_an_expired_token_stops_the_run_naming_authentication(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with FakeApiServer(EXAMPLES / "healthy") as srv:
+        err = run_fatal(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k", token="expired-token"))
+        statuses = {r.status for r in srv.requests}
+    assert err == (f"llmd-doctor: error: the API server at {srv.https_url} rejected our credentials (401 "
+                   "Unauthorized): the token may have expired; run `kubectl get --raw /api` to check\n")
+    assert statuses == {401}
+    assert "RBAC" not in err and "forbidden" not in err
+
+
+def test_lists_refused_401_after_an_anonymous_version_stop_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """/version readable without credentials (kube-apiserver's anonymous conditions), every list 401."""
+    with FakeApiServer(EXAMPLES / "healthy", anonymous_paths=("/version",)) as srv:
+        err = run_fatal(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k", token=None))
+        by_path = {r.path: r.status for r in srv.requests}
+    assert by_path["/version"] == 200 and 401 in by_path.values()
+    assert err == (f"llmd-doctor: error: the API server at {srv.https_url} answered 401 Unauthorized: the "
+                   "kubeconfig's user 'admin' has no credentials (token, client certificate or exec plugin); "
+                   "check --kubeconfig and --context\n")
+
+
+def test_a_kubeconfig_trusting_another_ca_names_the_tls_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with FakeApiServer(EXAMPLES / "healthy") as srv:
+        err = run_fatal(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k", ca_file=OTHER_CA_FILE))
+        answered = srv.requests
+    assert err == (f"llmd-doctor: error: TLS verification of {srv.https_url} failed: certificate verify failed: "
+                   "unable to get local issuer certificate; check the kubeconfig's certificate-authority-data "
+                   "or --context\n")
+    assert answered == []  # the handshake failed: no request reached the server
+
+
+def test_a_hung_list_says_how_many_tries_and_how_long(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hung = "/apis/apps/v1/deployments"
+    with FakeApiServer(EXAMPLES / "seed-rosa-epp-segfault",
+                       fault=lambda m, p, q: Fault(delay_s=3.0) if p == hung else None) as srv:
+        _, doc = run_json(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k"), "--request-timeout", "0.5s",
+                          "--fail-on", "never")
+        tries = [r for r in srv.requests if r.path == hung]
+    message = {c["id"]: c for c in doc["checks"]}["epp.deployment"]["message"]
+    m = re.search(r"timed out after 0\.5s \((\d) attempts, ([\d.]+)s\)", message)
+    assert m, message
+    # The server saw each try (it logs a request once its delay is over, so it may miss the last one).
+    assert int(m.group(1)) == 2 and len(tries) <= 2
+    assert float(m.group(2)) >= 2 * 0.5  # the time it says is at least the time the tries took
+
+
+def test_the_run_deadline_turns_what_was_not_read_into_errors(tmp_path: Path) -> None:
+    """Pods hang for 30 s; with a 2 s deadline the run reports in about 2 s: pods are an error naming
+    the deadline, the rest was read as usual."""
+    with FakeApiServer(EXAMPLES / "seed-rosa-epp-segfault",
+                       fault=lambda m, p, q: Fault(delay_s=30.0) if p == "/api/v1/pods" else None) as srv:
+        opts = RunOptions(kubeconfig=srv.kubeconfig(tmp_path / "k"), deadline=2.0)
+        started = time.monotonic()
+        snap = build_snapshot(opts, choose_specs(opts))
+        elapsed = time.monotonic() - started
+    assert elapsed < 15, f"the run waited for the hung read ({elapsed:.1f}s)"
+    assert str(snap.errors["Pod"]) == "not read: the run's deadline of 2s passed"
+    assert snap.has_collected("Deployment.apps") and snap.list("Deployment.apps")
+    results = {r.spec.id: r for r in run_checks(choose_specs(opts), snap)}
+    assert results["epp.deployment"].status.value == "error"
+    assert "deadline of 2s passed" in results["epp.deployment"].message
+
+
+def test_a_deadline_that_passes_before_anything_is_read_leaves_no_pass(tmp_path: Path) -> None:
+    slow = {"/version": 0.0}
+    with FakeApiServer(EXAMPLES / "healthy",
+                       fault=lambda m, p, q: Fault(delay_s=slow.get(p, 1.5))) as srv:
+        opts = RunOptions(kubeconfig=srv.kubeconfig(tmp_path / "k"), deadline=1.0)
+        snap = build_snapshot(opts, choose_specs(opts))
+    results = run_checks(choose_specs(opts), snap)
+    assert snap.errors and all("deadline of 1s passed" in str(e) for e in snap.errors.values())
+    passed = [r.spec.id for r in results if r.status.value == "pass" and set(r.spec.inputs) & set(snap.errors)]
+    assert passed == []
+
+
+def test_every_request_carries_our_user_agent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with FakeApiServer(EXAMPLES / "seed-rosa-epp-segfault") as srv:
+        run_json(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k"))
+        agents = Counter(r.user_agent for r in srv.requests)
+    assert agents and set(agents) == {f"llmd-doctor/{__version__}"}, agents
+
+
+def test_a_namespace_asked_for_that_does_not_exist_is_recorded(tmp_path: Path) -> None:
+    with FakeApiServer(EXAMPLES / "seed-rosa-epp-segfault") as srv:
+        opts = RunOptions(kubeconfig=srv.kubeconfig(tmp_path / "k"), namespaces=["nope", "llm-d"])
+        snap = build_snapshot(opts, choose_specs(opts))
+        gets = Counter(r.path for r in srv.requests if r.path.startswith("/api/v1/namespaces/")
+                       and r.path.count("/") == 4)
+    assert snap.missing_namespaces == ["nope"]
+    assert gets == {"/api/v1/namespaces/nope": 1, "/api/v1/namespaces/llm-d": 1}  # one GET per namespace
+
+
+def test_a_namespace_we_may_not_get_is_unknown_not_missing(tmp_path: Path) -> None:
+    with FakeApiServer(EXAMPLES / "seed-rosa-epp-segfault") as srv:
+        srv.forbid("get", "namespaces")
+        opts = RunOptions(kubeconfig=srv.kubeconfig(tmp_path / "k"), namespaces=["nope", "llm-d"])
+        snap = build_snapshot(opts, choose_specs(opts))
+    assert snap.missing_namespaces == []
+
+
+# ---- a shared cluster: pods are read where the checks can care about them (issue #15) -----------
+
+
+def shared_cluster(extra: str = "") -> BundleData:
+    """examples/healthy with ordinary team namespaces around it (tests/test_read_shaping.py)."""
+    from test_read_shaping import with_teams
+
+    return with_teams(read_bundle(EXAMPLES / "healthy"), extra)
+
+
+def test_a_shared_cluster_lists_only_llm_d_pods_and_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = shared_cluster("bare-vllm-pod")
+    bundle = Scenario(copy.deepcopy(data)).write(tmp_path / "bundle")
+    _, offline = run_json(capsys, "--bundle", str(bundle), "--fail-on", "never")
+    with FakeApiServer(data) as srv:
+        kubeconfig = srv.kubeconfig(tmp_path / "k")
+        _, live = run_json(capsys, "--kubeconfig", kubeconfig, "--fail-on", "never")
+        pod_lists = [r for r in srv.requests if r.path.endswith("/pods")]
+        opts = RunOptions(kubeconfig=kubeconfig)
+        snap = build_snapshot(opts, choose_specs(opts))
+    assert comparable(live) == comparable(offline)
+    # No list of every pod: llm-d's namespace in full, the rest by label selector.
+    assert not [r for r in pod_lists if r.path == "/api/v1/pods" and "labelSelector" not in r.query]
+    assert "/api/v1/namespaces/llm-d/pods" in {r.path for r in pod_lists}
+    read = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in snap.list("Pod")}
+    everything = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in data.objects if o["kind"] == "Pod"}
+    assert read < everything and ("team-2", "vllm-experiment") in read
+    scope = snap.pod_scope
+    assert scope is not None and "llm-d" in scope.namespaces
+    assert scope.complete("llm-d") and not scope.complete("team-0")
+
+
+def test_collect_on_a_shared_cluster_keeps_what_the_checks_read(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """collect reads pods the same way (and keeps objects whole): checking its bundle says what the
+    live check said."""
+    data = shared_cluster("vllm-deployment")
+    with FakeApiServer(data) as srv:
+        kubeconfig = srv.kubeconfig(tmp_path / "k")
+        _, live = run_json(capsys, "--kubeconfig", kubeconfig, "--fail-on", "never")
+        with pytest.raises(SystemExit) as exc:
+            main(["collect", "--kubeconfig", kubeconfig, "-o", str(tmp_path / "b.tar.gz")])
+        capsys.readouterr()
+    assert exc.value.code in (0, None)
+    _, offline = run_json(capsys, "--bundle", str(tmp_path / "b.tar.gz"), "--fail-on", "never")
+    assert comparable(offline) == comparable(live)
+    pods = [o for o in read_bundle(tmp_path / "b.tar.gz").objects if o.get("kind") == "Pod"]
+    assert any(p["metadata"]["name"].startswith("qwen-") for p in pods)  # the team's vLLM Deployment
+    # Not pruned (bundles are read by people too): fields no check reads are still there.
+    teams = [p for p in pods if p["metadata"]["namespace"].startswith("team-")]
+    assert teams and all("hostIPs" in p["status"] for p in teams)

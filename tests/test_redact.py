@@ -9,9 +9,14 @@ from scenario import Scenario
 
 from llmd_doctor.redact import (
     LAST_APPLIED,
+    NOT_SENSITIVE,
     REDACTED,
+    STRONG,
+    WEAK,
     Redactions,
     clean_object,
+    masks,
+    name_strength,
     redact_argv,
     redact_object,
     redact_text,
@@ -32,11 +37,43 @@ def test_sensitive_names(name: str) -> None:
 @pytest.mark.parametrize("name", [
     # Settings the checks read, or that merely point at a secret.
     "DESTINATION_ENDPOINT_HINT_KEY", "destinationEndpointHintKey", "MAX_TOKENS", "max-num-batched-tokens",
-    "tokenizer", "tokenProcessorConfig", "SECRET_NAME", "token-file", "secretKeyRef", "metrics-endpoint-auth",
-    "kv-transfer-config", "served-model-name",
+    "tokenizer", "tokenProcessorConfig", "SECRET_NAME", "token-file", "secretKeyRef",
+    "kv-transfer-config", "served-model-name", "kv-cache-usage-percentage-metric",
+    # A path to a key is evidence, not a credential; PWD is the shell's working directory.
+    "TLS_KEY_PATH", "SSL_KEY_FILE", "ssl-keyfile", "PWD", "OLDPWD",
+    # Lookup keys, counters, and words that merely contain "pass" or "token".
+    "ROUTING_KEY", "SORT_KEY", "CACHE_KEY", "PUBLIC_KEY", "prompt_tokens", "token_count", "PASS_THROUGH", "BYPASS",
+    "PASSTHROUGH",
 ])
 def test_names_that_stay_readable(name: str) -> None:
     assert not sensitive_name(name)
+
+
+@pytest.mark.parametrize(("name", "strength"), [
+    # By pattern: a word, a part of a one-word name, or a last word.
+    ("MY_PASS", STRONG), ("DB_PASS", STRONG), ("DB_PWD", STRONG), ("PASS", STRONG), ("MYSECRET", STRONG),
+    ("DBPASSWORD", STRONG), ("CLIENTSECRET", STRONG), ("AWS_CREDENTIALS_JSON", STRONG), ("X_AUTH_TOKEN", STRONG),
+    ("SECRETKEY", STRONG), ("accessKey", STRONG), ("--hf-token", STRONG),
+    # *_KEY and *AUTH: weak — masked unless the value cannot be a credential.
+    ("OPENAI_KEY", WEAK), ("WANDB_KEY", WEAK), ("AccountKey", WEAK), ("KEY", WEAK), ("AUTH", WEAK),
+    ("BASIC_AUTH", WEAK), ("metrics-endpoint-auth", WEAK), ("HTTP_AUTHORIZATION", WEAK),
+    ("DESTINATION_ENDPOINT_HINT_KEY", NOT_SENSITIVE), ("TLS_KEY_PATH", NOT_SENSITIVE),
+])
+def test_name_strength(name: str, strength: int) -> None:
+    assert name_strength(name) == strength
+
+
+@pytest.mark.parametrize(("name", "value", "masked"), [
+    ("OPENAI_KEY", "abcdef0123456789", True),
+    ("metrics-endpoint-auth", "true", False),  # an EPP flag: a boolean is never a credential
+    ("SSL_KEY", "/etc/tls/tls.key", False),  # a weak name with a path
+    ("AUTH", "enabled", False), ("AUTH", "8000", False), ("AUTH", "abc", False),
+    ("AUTH", "user:s3cr3t-pw", True),
+    ("HF_TOKEN", "true", False), ("DB_PASSWORD", "1234", True), ("MY_PASS", "x", True),
+    ("HF_TOKEN", "", False), ("HF_TOKEN", REDACTED, False),
+])
+def test_masks_by_name_and_value(name: str, value: str, masked: bool) -> None:
+    assert masks(name, value) is masked
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -50,6 +87,21 @@ def test_names_that_stay_readable(name: str) -> None:
     ("password: hunter2", "password: <redacted>"),
     ("redis://user:s3cret@redis:6379/0", "redis://user:<redacted>@redis:6379/0"),
     ("-----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY-----", REDACTED),
+    # Issue 12: a quoted value after a space, and names by pattern.
+    ('level=info msg="login" token "tok-0123456789"', 'level=info msg="login" token "<redacted>"'),
+    ("retrying with password 'hunter22'", "retrying with password '<redacted>'"),
+    ("password=VALUE1 user=bob", "password=<redacted> user=bob"),
+    ("env MY_PASS=hunter22 DB_PWD=s3cret", "env MY_PASS=<redacted> DB_PWD=<redacted>"),
+    ("api_key: abcdef123456", "api_key: <redacted>"),
+    ("OPENAI_KEY=abcdef0123456789", "OPENAI_KEY=<redacted>"),
+    ("BASIC_AUTH=admin:pa55word", "BASIC_AUTH=<redacted>"),
+    ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+     "aws_secret_access_key = <redacted>"),
+    ("key id AKIAIOSFODNN7EXAMPLE and session ASIAIOSFODNN7EXAMPLE", "key id <redacted> and session <redacted>"),
+    ("DefaultEndpointsProtocol=https;AccountName=x;AccountKey=bXlrZXkxMjM0NQ==;EndpointSuffix=core",
+     "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=<redacted>;EndpointSuffix=core"),
+    ("maps key AIzaSyA1234567890abcdefghijklmnopqrstuv", "maps key <redacted>"),
+    ("clone with glpat-abcdefghij0123456789", "clone with <redacted>"),
 ])
 def test_text_masks_tokens(text: str, expected: str) -> None:
     counts = Redactions()
@@ -64,6 +116,18 @@ def test_text_masks_tokens(text: str, expected: str) -> None:
     'MountVolume.SetUp failed for volume "hf-token" : secret "llm-d-hf-token" not found',
     "panic: runtime error: invalid memory address or nil pointer dereference",
     "--token --verbose",  # a boolean flag, no value to mask
+    # Diagnostic evidence that must survive (issue 12): vLLM and EPP settings and log lines.
+    "max_tokens: 16",
+    '{"max_tokens": 16, "prompt_tokens": 12, "completion_tokens": 34, "token_count": 46}',
+    "--kv-cache-usage-percentage-metric vllm:gpu_cache_usage_perc",
+    "tokenizer: meta-llama/Llama-3.1-8B-Instruct",
+    'Using tokenizer "meta-llama/Llama-3.1-8B-Instruct"',
+    "--metrics-endpoint-auth=true --metrics-endpoint-auth false",
+    "auth: enabled",
+    "DESTINATION_ENDPOINT_HINT_KEY=x-gateway-destination-endpoint",
+    "TLS_KEY_PATH=/etc/tls/tls.key --ssl-keyfile /certs/key.pem",
+    "PWD=/workspace",
+    "Avg prompt throughput: 10.0 tokens/s, Running: 2 reqs, GPU KV cache usage: 31.2%",
 ])
 def test_text_left_alone(text: str) -> None:
     counts = Redactions()
@@ -79,6 +143,31 @@ def test_argv() -> None:
         "--api-key=<redacted>", "--token", "<redacted>", "--max-num-batched-tokens", "2048",
         "-destinationEndpointHintKey=x", "--hf-token", "--verbose", "sh -c 'vllm serve --api-key <redacted>'"]
     assert counts["args"] == 3
+
+
+def test_argv_keeps_values_that_cannot_be_credentials() -> None:
+    counts = Redactions()
+    argv = ["--metrics-endpoint-auth", "false", "--metrics-endpoint-auth=true", "--auth", "user:s3cr3t-pw",
+            "--key", "/etc/tls/tls.key", "--pass", "hunter22"]
+    assert redact_argv(argv, counts) == [
+        "--metrics-endpoint-auth", "false", "--metrics-endpoint-auth=true", "--auth", REDACTED,
+        "--key", "/etc/tls/tls.key", "--pass", REDACTED]
+    assert counts["args"] == 2
+
+
+def test_env_by_pattern() -> None:
+    env = [{"name": n, "value": v} for n, v in [
+        ("MY_PASS", "hunter22"), ("OPENAI_KEY", "abcdef0123456789"), ("TLS_KEY_PATH", "/etc/tls/tls.key"),
+        ("BASIC_AUTH", "admin:pa55word"), ("ENABLE_AUTH", "true"), ("VLLM_MAX_TOKENS", "16"),
+        ("DESTINATION_ENDPOINT_HINT_KEY", "x-gateway-destination-endpoint"), ("PWD", "/workspace")]]
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"containers": [{"name": "c", "env": env}]}}
+    counts = Redactions()
+    out = {e["name"]: e["value"] for e in redact_object(pod, counts)["spec"]["containers"][0]["env"]}
+    assert out == {"MY_PASS": REDACTED, "OPENAI_KEY": REDACTED, "TLS_KEY_PATH": "/etc/tls/tls.key",
+                   "BASIC_AUTH": REDACTED, "ENABLE_AUTH": "true", "VLLM_MAX_TOKENS": "16",
+                   "DESTINATION_ENDPOINT_HINT_KEY": "x-gateway-destination-endpoint", "PWD": "/workspace"}
+    assert counts["env"] == 3
 
 
 def test_object_env_args_annotations_configmap_and_secret() -> None:

@@ -1,5 +1,5 @@
 """`llmd-doctor report` on the real examples: the seed's facts computed into the Markdown report,
-every format, --output, --template, and its usage errors.
+every format, -o/--format and --file, --template, and its usage errors.
 
 Substring facts, not golden files: the built-in checks are still growing."""
 
@@ -99,12 +99,18 @@ def test_every_format_and_output_file(capsys: pytest.CaptureFixture[str], tmp_pa
     root = ET.fromstring(out.encode())
     assert root.tag == "testsuites" and int(root.get("failures", 0)) >= 2
     target = tmp_path / "report.html"
-    code, out, err = run(capsys, "report", "--bundle", SEED, "-f", "html", "--output", str(target))
+    code, out, err = run(capsys, "report", "--bundle", SEED, "-o", "html", "--file", str(target))
     assert code == 0 and out == "" and f"wrote the html report to {target} (verdict: degraded)" in err
     html = target.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and 'id="issue-epp-logs"' in html
-    _, out, _ = run(capsys, "report", "--bundle", SEED, "--output", "-")
+    _, out, _ = run(capsys, "report", "--bundle", SEED, "--file", "-")
     assert out.startswith("# llm-d deployment status report")
+    # --format/-f stays as -o's alias; without either, the --file extension picks the format.
+    _, out, _ = run(capsys, "report", "--bundle", SEED, "-f", "json")
+    assert json.loads(out)["summary"]["verdict"] == "degraded"
+    code, out, err = run(capsys, "report", "--bundle", SEED, "--file", str(tmp_path / "r.html"), "-q")
+    assert code == 0 and out == "" and err == ""
+    assert (tmp_path / "r.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
 def test_user_template(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -121,10 +127,15 @@ def test_user_template(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["--format", "json", "--template", "x.j2"], "--template applies to --format markdown or html"),
+        (["--format", "json", "--template", "x.j2"], "--template applies to -o markdown or html, not json"),
         (["--template", "/no/such.j2"], "template not found: /no/such.j2"),
-        (["--format", "pdf"], "Invalid value"),
-        (["--output", "/no/such/dir/r.md"], "cannot write /no/such/dir/r.md"),
+        (["--format", "pdf"], "'pdf' is not one of text, json, markdown, html, junit"),
+        (["-o", "json", "--format", "html"], "-o/--output json and --format html disagree"),
+        (["--file", "/no/such/dir/r.md"], "cannot write /no/such/dir/r.md"),
+        # `report --output FILE` wrote a file before -o became the format: point to --file.
+        (["--output", "status.html"], "'status.html' is not a format (text, json, markdown, html, junit); "
+                                      "to write a file use --file status.html"),
+        (["-o", "out/report"], "to write a file use --file out/report"),
     ],
 )
 def test_report_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str], expected: str) -> None:

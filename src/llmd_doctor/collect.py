@@ -13,17 +13,11 @@ Layout of the archive (one top folder):
     access/subjectaccessreviews.yaml             recorded access reviews
     logs/<ns>/<pod>/<container>[.previous].log
 
-The archive is written to a temporary file beside the target and renamed, so an interrupted
-collect never leaves a half-written bundle behind.
+Where the archive goes (a file, a directory, stdout, a device) is llmd_doctor.archive's job.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-import tarfile
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -34,7 +28,8 @@ from typing import Any
 
 import yaml
 
-from llmd_doctor import __version__
+from llmd_doctor import __version__, failed_reads
+from llmd_doctor.archive import default_output, resolve_output, write_output
 from llmd_doctor.kinds import KINDS
 from llmd_doctor.redact import Redactions, clean_object, redact_object, redact_text
 from llmd_doctor.snapshot import LogRequest, Snapshot
@@ -42,6 +37,9 @@ from llmd_doctor.snapshot import LogRequest, Snapshot
 CRD_KEY = "CustomResourceDefinition.apiextensions.k8s.io"
 #: Kinds collect always reads, beyond what the checks declare: what a maintainer asks for first.
 EXTRA_KINDS = (CRD_KEY, "Node", "Event", "Namespace", "ConfigMap")
+#: Kinds collect never reads, even when a check (a plugin) declares them: a bundle holds no Secret at
+#: all, not even metadata. A check that needs Secrets reports `skip` on a bundle.
+NEVER_COLLECTED = frozenset({"Secret"})
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 Tick = Callable[[str, int, int], None]
@@ -80,18 +78,20 @@ class CollectSummary:
     redacted: bool
     redactions: Redactions
     seconds: float = 0.0
+    log_failures: list[str] = field(default_factory=list)  # "ns/pod/container: why", for logs that failed
 
 
 # ---- what to read -------------------------------------------------------------------------------
 
 
 def collect_kinds(specs: Iterable[Any]) -> list[str]:
-    """The kinds the checks read, plus EXTRA_KINDS (only kinds llmd-doctor knows how to list)."""
+    """The kinds the checks read, plus EXTRA_KINDS, less NEVER_COLLECTED (only kinds llmd-doctor
+    knows how to list)."""
     from llmd_doctor.engine import needed_kinds
 
     kinds: dict[str, None] = {}
     for k in [*needed_kinds(specs), *EXTRA_KINDS]:
-        if k in KINDS:
+        if k in KINDS and k not in NEVER_COLLECTED:
             kinds.setdefault(k)
     return list(kinds)
 
@@ -243,52 +243,20 @@ def bundle_files(
     manifest["collector"] = f"llmd-doctor {__version__}"
     if missing:
         manifest["notCollected"] = dict(sorted(missing.items()))
+    if failed := failed_reads.entries(snap):
+        manifest["failedReads"] = failed  # what the reader replays into the snapshot (docs/bundles.md)
+    if snap.missing_namespaces:
+        manifest["missingNamespaces"] = list(snap.missing_namespaces)
+    if snap.warnings:
+        manifest["warnings"] = list(snap.warnings)
     files.insert(0, ("bundle.yaml", _dump({k: v for k, v in manifest.items() if v is not None})))
     summary = CollectSummary(
         path=Path(), size=0, context=snap.source.context, server_version=snap.source.server_version,
         namespaces=list(snap.namespaces) if snap.namespaces else None, objects=objects, kinds=collected,
         logs=logs, log_bytes=log_bytes, not_collected=missing, redacted=redact, redactions=counts,
+        log_failures=[f"{req}: {e}" for req, e in sorted(snap.log_errors.items(), key=lambda item: str(item[0]))],
     )
     return files, summary
-
-
-# ---- writing ------------------------------------------------------------------------------------
-
-
-def default_output(now: datetime | None = None) -> str:
-    return f"llmd-doctor-bundle-{(now or datetime.now(UTC)).strftime('%Y%m%d-%H%M%S')}.tar.gz"
-
-
-def top_folder(target: Path) -> str:
-    name = target.name
-    for suffix in (".tar.gz", ".tgz", ".tar"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)] or "bundle"
-    return name or "bundle"
-
-
-def write_archive(files: list[tuple[str, bytes]], target: str | os.PathLike[str], *,
-                  mtime: float | None = None, tick: Tick | None = None) -> int:
-    """Write a .tar.gz atomically: a temporary file beside the target, renamed when complete.
-    On any exception (Ctrl-C included) the temporary file is removed and the target is untouched."""
-    target = Path(target)
-    top = top_folder(target)
-    stamp = int(mtime if mtime is not None else time.time())
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tf:
-            for i, (rel, data) in enumerate(files, 1):
-                info = tarfile.TarInfo(f"{top}/{rel}")
-                info.size, info.mtime, info.mode = len(data), stamp, 0o644
-                tf.addfile(info, io.BytesIO(data))
-                if tick:
-                    tick("write", i, len(files))
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return target.stat().st_size
 
 
 # ---- the command --------------------------------------------------------------------------------
@@ -297,19 +265,13 @@ def write_archive(files: list[tuple[str, bytes]], target: str | os.PathLike[str]
 def collect(opts: CollectOptions) -> CollectSummary:
     """Read the cluster and write the bundle. Raises run.UsageError for what the user must fix."""
     from llmd_doctor.engine import needed_access, needed_logs
+    from llmd_doctor.errors import UsageError
     from llmd_doctor.registry import RegistryError, load_specs
-    from llmd_doctor.run import UsageError
     from llmd_doctor.sources.live import LiveOptions, LiveSourceError, load_live
 
     started = time.perf_counter()
     now = datetime.now(UTC)
-    target = Path(opts.output or default_output(now))
-    if target.is_dir():
-        target = target / default_output(now)
-    if not target.parent.is_dir():
-        raise UsageError(f"cannot write {target}: directory {target.parent} does not exist")
-    if not os.access(target.parent, os.W_OK):
-        raise UsageError(f"cannot write {target}: directory {target.parent} is not writable")
+    out = resolve_output(opts.output)  # before reading anything: a bad target fails fast
     try:
         specs = load_specs(opts.checks_dirs)
     except RegistryError as e:
@@ -337,11 +299,9 @@ def collect(opts: CollectOptions) -> CollectSummary:
         run_probe_stage(RunOptions(probe=opts.probe), specs, snap)
     files, summary = bundle_files(snap, kinds, requested, redact=opts.redact,
                                   collected_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    try:
-        summary.size = write_archive(files, target, mtime=now.timestamp(), tick=opts.tick)
-    except OSError as e:
-        raise UsageError(f"cannot write {target}: {e}") from e
-    summary.path = target
+    where, summary.size = write_output(files, out, default_output(now, snap.source.context),
+                                       mtime=now.timestamp(), tick=opts.tick)
+    summary.path = Path(where)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -372,10 +332,14 @@ def format_summary(s: CollectSummary) -> str:
         masked = s.redactions
         detail = ", ".join(f"{w} {n}" for w, n in sorted(masked.items()))
         lines.append(f"  redacted: {sum(masked.values())} value(s) masked" + (f" ({detail})" if detail else "")
-                     + "; Secrets hold metadata only")
+                     + "; no Secret was read")
     else:
-        lines.append("  NOT redacted (--no-redact): review the bundle before sharing it; Secrets hold metadata only")
+        lines.append("  NOT redacted (--no-redact): review the bundle before sharing it; no Secret was read")
     for k, why in sorted(s.not_collected.items()):
         lines.append(f"  not collected (unknown in the bundle): {k}: {why}")
+    for failure in s.log_failures[:5]:
+        lines.append(f"  log not collected: {failure}")
+    if len(s.log_failures) > 5:
+        lines.append(f"  ... and {len(s.log_failures) - 5} more log(s) not collected (listed in bundle.yaml failedReads)")
     return "\n".join(lines) + "\n"
 

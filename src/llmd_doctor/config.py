@@ -9,6 +9,9 @@ for the exit code or the verdict) until it expires; an expired suppression mutes
     gatewayUrl: http://localhost:8000
     model: meta-llama/Llama-3.2-3B-Instruct
     failOn: warn
+    requestTimeout: 10s
+    timeout: 2m                            # total deadline of a live run (--timeout)
+    docsUrl: https://example.org/llmd-doctor/checks.html   # docs references also give <docsUrl>#<check>
     only: ["*"]
     skip: [e2e.routing]
     expect:
@@ -24,6 +27,7 @@ for the exit code or the verdict) until it expires; an expired suppression mutes
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -31,11 +35,14 @@ from typing import Any
 
 import yaml
 
+from llmd_doctor.docsref import is_url
 from llmd_doctor.model import CheckResult, Status
 
 DEFAULT_NAME = ".llmd-doctor.yaml"
+#: A duration as kubectl writes it: `10`, `10s`, `1m`, `500ms` (the CLI's parse_duration reads it).
+DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*")
 _KNOWN_KEYS = {"namespaces", "context", "kubeconfig", "gatewayUrl", "model", "failOn", "only", "skip",
-               "expect", "suppress", "requestTimeout"}
+               "expect", "suppress", "requestTimeout", "timeout", "docsUrl"}
 
 
 class ConfigError(Exception):
@@ -76,6 +83,8 @@ class Config:
     model: str | None = None
     fail_on: str | None = None
     request_timeout: str | None = None
+    timeout: str | None = None
+    docs_url: str | None = None
     only: list[str] = field(default_factory=list)
     skip: list[str] = field(default_factory=list)
     expect: dict[str, Any] = field(default_factory=dict)
@@ -138,9 +147,15 @@ def parse(doc: Any, path: str | None = None) -> Config:
     suppress = doc.get("suppress") or []
     if not isinstance(suppress, list):
         raise ConfigError(f"{name}: suppress must be a list")
-    for key in ("context", "kubeconfig", "gatewayUrl", "model", "requestTimeout"):
+    for key in ("context", "kubeconfig", "gatewayUrl", "model", "requestTimeout", "timeout", "docsUrl"):
         if doc.get(key) is not None and not isinstance(doc[key], str):
             raise ConfigError(f"{name}: {key} must be a string")
+    for key in ("requestTimeout", "timeout"):
+        if doc.get(key) is not None and not DURATION.fullmatch(doc[key]):
+            raise ConfigError(f"{name}: {key} must be a duration (e.g. 10s, 2m), not {doc[key]!r}")
+    docs_url = doc.get("docsUrl")
+    if docs_url is not None and not is_url(docs_url):
+        raise ConfigError(f"{name}: docsUrl must be an http:// or https:// URL, not {docs_url!r}")
     return Config(
         path=path,
         namespaces=_str_list(doc.get("namespaces"), f"{name}: namespaces"),
@@ -150,6 +165,8 @@ def parse(doc: Any, path: str | None = None) -> Config:
         model=doc.get("model"),
         fail_on=fail_on,
         request_timeout=doc.get("requestTimeout"),
+        timeout=doc.get("timeout"),
+        docs_url=docs_url,
         only=_str_list(doc.get("only"), f"{name}: only"),
         skip=_str_list(doc.get("skip"), f"{name}: skip"),
         expect=dict(expect),

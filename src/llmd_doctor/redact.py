@@ -5,13 +5,15 @@ that an `HF_TOKEN` is set, that `--api-key` is passed, that a ConfigMap has a `t
 
 Two kinds of rules:
 - by name: env vars, flags, ConfigMap keys and annotations whose name looks like a token, key,
-  password or secret (`sensitive_name`);
+  password or secret (`name_strength`, `masks`). A strong name (`DB_PASSWORD`, `MY_PASS`,
+  `HF_TOKEN`) masks any value but a boolean; a weak one (`OPENAI_KEY`, `BASIC_AUTH`) masks values
+  that could be a credential, not `true`, `8000` or `/etc/tls/tls.key`;
 - by shape, anywhere in text: bearer tokens, JWTs, Hugging Face `hf_...` tokens, OpenAI-style
-  `sk-...` keys, GitHub/AWS/Slack tokens, private-key blocks, passwords in URLs, and
-  `name=value` / `name: value` pairs whose name is sensitive.
+  `sk-...` keys, GitHub/GitLab/AWS/Google/Slack tokens, private-key blocks, passwords in URLs, and
+  `name=value`, `name: value` and `name "value"` pairs whose name is sensitive.
 
-Secret values are never read by the live source (metadata-only lists); `strip_secret` drops any
-that reach a bundle anyway, even with `--no-redact`.
+`collect` reads no Secret at all; `strip_secret` still drops the values of any Secret object that
+reaches a bundle some other way, even with `--no-redact`.
 """
 
 from __future__ import annotations
@@ -24,22 +26,48 @@ from typing import Any
 REDACTED = "<redacted>"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
-# A name is sensitive when one of its words is one of these ...
+# How sure a name is that its value is a credential. STRONG: always masked (a boolean aside). WEAK:
+# masked unless the value cannot be one (a boolean, a number, a file path, under 6 characters), so
+# `--metrics-endpoint-auth=true` and `SSL_KEY=/etc/tls/tls.key` stay readable.
+NOT_SENSITIVE, WEAK, STRONG = 0, 1, 2
+
+# A name is strongly sensitive when one of its words is one of these ...
 _SENSITIVE_WORDS = frozenset({
     "token", "password", "passwd", "passphrase", "secret", "apikey", "credential", "credentials",
+    "accesskey", "secretkey", "privatekey", "authtoken", "accesstoken", "bearertoken", "sessiontoken",
 })
-# ... or it holds "<one of these> key" (api key, access key, private key, ...). A bare "key" is not
-# enough: `destinationEndpointHintKey` and `DESTINATION_ENDPOINT_HINT_KEY` are EPP settings.
+# ... or contains one of these (`MYSECRET`, `DBPASSWORD`: names written as one word) ...
+_SENSITIVE_PARTS = ("secret", "password", "passwd", "credential")
+# ... or ends in one of these (`MY_PASS`, `DB_PWD`; `PWD` alone is the shell's working directory) ...
+_SENSITIVE_LAST = frozenset({"pass", "pwd"})
+# ... or it holds "<one of these> key" (api key, access key, private key, ...).
 _KEY_PREFIXES = frozenset({
     "api", "access", "secret", "private", "client", "encryption", "signing", "session", "master", "ssh",
 })
-# Names that point at a secret rather than hold one (`SECRET_NAME`, `--token-file`, `secretKeyRef`).
+# Weakly sensitive: a name ending in `key` or `auth` (`OPENAI_KEY`, `WANDB_KEY`, `AccountKey`,
+# `BASIC_AUTH`) — unless the word before `key` makes it a lookup key, not a credential:
+# `DESTINATION_ENDPOINT_HINT_KEY` / `destinationEndpointHintKey` are EPP settings.
+_WEAK_LAST = frozenset({"key", "keys", "auth", "authorization"})
+_STRUCTURAL_KEY = frozenset({
+    "hint", "header", "label", "annotation", "selector", "sort", "partition", "routing", "hash", "cache",
+    "topology", "prefix", "metric", "metrics", "lookup", "index", "field", "shard", "group", "map", "node",
+    "feature", "request", "block", "queue", "public", "primary", "foreign", "idempotency",
+})
+# Names that point at a secret rather than hold one (`SECRET_NAME`, `--token-file`, `secretKeyRef`,
+# `TLS_KEY_PATH`: a path is evidence, not a credential), or count or time one (`token_count`).
 _EXEMPT_LAST = frozenset({
     "name", "names", "file", "path", "dir", "ref", "refs", "mount", "header", "config", "type", "mode",
     "size", "length", "len", "ttl", "timeout", "interval", "seconds", "enabled", "url", "uri", "endpoint",
-    "namespace", "binding", "account",
+    "namespace", "binding", "account", "count", "counts", "limit", "budget", "usage", "total", "rate",
+    "expiry", "expiration", "lifetime",
 })
 _EXEMPT_FIRST = frozenset({"enable", "disable", "use", "require", "allow", "max", "min", "num"})
+# Values that are never a credential, whatever the name.
+_NOT_CREDENTIALS = frozenset({
+    "true", "false", "yes", "no", "on", "off", "none", "null", "enabled", "disabled", "required", "optional",
+    "bearer", "basic", "digest", "negotiate",
+})
+_PATH_VALUE = re.compile(r"^(?:/|\./|~/)[\w.@+/-]*$")
 
 
 def words(name: str) -> list[str]:
@@ -48,14 +76,36 @@ def words(name: str) -> list[str]:
     return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
 
 
-def sensitive_name(name: str) -> bool:
-    """Does this env var, flag, key or annotation name look like it holds a credential?"""
+def name_strength(name: str) -> int:
+    """NOT_SENSITIVE, WEAK or STRONG: how surely this env var, flag, key or annotation name holds a credential."""
     ws = words(name)
     if not ws or ws[-1] in _EXEMPT_LAST or ws[0] in _EXEMPT_FIRST:
+        return NOT_SENSITIVE
+    if any(w in _SENSITIVE_WORDS or any(p in w for p in _SENSITIVE_PARTS) for w in ws):
+        return STRONG
+    if ws[-1] in _SENSITIVE_LAST and ws != ["pwd"]:
+        return STRONG
+    if any(a in _KEY_PREFIXES and b in ("key", "keys") for a, b in zip(ws, ws[1:], strict=False)):
+        return STRONG
+    if ws[-1] in _WEAK_LAST and (len(ws) == 1 or ws[-2] not in _STRUCTURAL_KEY):
+        return WEAK
+    return NOT_SENSITIVE
+
+
+def sensitive_name(name: str) -> bool:
+    """Does this env var, flag, key or annotation name look like it may hold a credential?"""
+    return name_strength(name) != NOT_SENSITIVE
+
+
+def masks(name: str, value: str) -> bool:
+    """Should `value`, found under `name`, be masked?"""
+    strength = name_strength(name)
+    v = value.strip().strip("\"'").strip()
+    if strength == NOT_SENSITIVE or not v or REDACTED in v or v.lower() in _NOT_CREDENTIALS:
         return False
-    if any(w in _SENSITIVE_WORDS for w in ws):
-        return True
-    return any(a in _KEY_PREFIXES and b in ("key", "keys") for a, b in zip(ws, ws[1:], strict=False))
+    if strength == WEAK:
+        return not (len(v) < 6 or v.isdigit() or _PATH_VALUE.match(v))
+    return True
 
 
 # ---- text ---------------------------------------------------------------------------------------
@@ -67,7 +117,9 @@ _TOKEN_SHAPES = [re.compile(p, re.DOTALL) for p in (
     r"hf_[A-Za-z0-9]{20,}",  # Hugging Face
     r"sk-(?:proj-|ant-)?[A-Za-z0-9_-]{16,}",  # OpenAI-style API keys
     r"gh[pousr]_[A-Za-z0-9]{30,}", r"github_pat_[A-Za-z0-9_]{30,}",  # GitHub
-    r"AKIA[0-9A-Z]{16}",  # AWS access key ids
+    r"(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}",  # AWS access key ids (long-lived and STS)
+    r"AIza[0-9A-Za-z_-]{35}",  # Google API keys
+    r"glpat-[A-Za-z0-9_-]{20,}",  # GitLab
     r"xox[abprs]-[A-Za-z0-9-]{10,}",  # Slack
 )]
 # `Authorization: Bearer <token>`, `bearer <token>`, `Basic <b64>`: the word stays, the token goes.
@@ -77,15 +129,16 @@ _AUTH_SCHEME = re.compile(
     r"(?P<value>(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{8,}|[A-Za-z0-9._~+/=-]{20,})"
 )
 _URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:)(?P<value>[^@\s/'\"]+)(?P<tail>@)")
-# Pair names must contain one of these (a cheap pre-filter; `sensitive_name` decides).
-_HINT_WORDS = r"(?i:token|passw|passphrase|secret|key|credential)"
-_HINT = r"(?=[\w.-]*" + _HINT_WORDS + ")"
-_HINTS = ("token", "passw", "passphrase", "secret", "key", "credential")
+# Pair names must contain one of these (a cheap pre-filter; `masks` decides).
+_HINTS = ("token", "pass", "secret", "key", "credential", "pwd", "auth")
+_HINT = r"(?=[\w.-]*(?i:" + "|".join(_HINTS) + "))"
 
 
 def _hinted(text: str) -> bool:
     low = text.lower()
     return any(h in low for h in _HINTS)
+
+
 # `--api-key sk-1`, `--token=abc` (flags; a space-separated value must not look like a flag) ...
 _FLAG_PAIR = re.compile(
     r"(?<![\w-])(?P<name>--?" + _HINT + r"[A-Za-z][\w.-]*)(?P<sep>=|[ \t]+)"
@@ -96,6 +149,12 @@ _KV_PAIR = re.compile(
     r"(?<![\w.-])(?P<name>[\"']?" + _HINT + r"[A-Za-z_][\w.-]*[\"']?)(?P<sep>[ \t]*=[ \t]*|:[ \t]*)"
     r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;}{\[\]'\"]+)"
 )
+# ... and `token "abc"`, `password 'x'` (a quoted value after a space). Only credential words: `secret
+# "llm-d-hf-token" not found` names a Secret object, evidence the checks and people need.
+_SPACED_PAIR = re.compile(
+    r"(?<![\w.-])(?P<name>(?:[A-Za-z][\w-]*[_-])?(?i:token|password|passwd|passphrase|api[_-]?key|pass|pwd))"
+    r"(?P<sep>[ \t]+)(?P<value>\"[^\"\n]+\"|'[^'\n]+')"
+)
 
 
 class Redactions(Counter):
@@ -105,8 +164,7 @@ class Redactions(Counter):
 def _mask_pair(m: re.Match[str], counts: Redactions, where: str) -> str:
     name = m.group("name")
     value = m.group("value")
-    bare_name = name.strip("\"'")
-    if not sensitive_name(bare_name.lstrip("-")) or value.strip("\"'") in ("", REDACTED):
+    if not masks(name.strip("\"'").lstrip("-"), value):
         return m.group(0)
     quote = value[0] if value[:1] in "\"'" and len(value) > 1 and value[-1] == value[0] else ""
     counts[where] += 1
@@ -142,6 +200,7 @@ def redact_text(text: str, counts: Redactions | None = None, where: str = "text"
         for i, line in enumerate(lines):
             if _hinted(line):
                 line = _FLAG_PAIR.sub(lambda m: _mask_pair(m, c, where), line)
+                line = _SPACED_PAIR.sub(lambda m: _mask_pair(m, c, where), line)
                 lines[i] = _KV_PAIR.sub(lambda m: _mask_pair(m, c, where), line)
         out = "".join(lines)
     return out
@@ -156,24 +215,25 @@ def _bounded(m: re.Match[str]) -> bool:
 def redact_argv(argv: list[Any], counts: Redactions) -> list[Any]:
     """`--api-key=sk-1` -> `--api-key=<redacted>`; `--token abc` -> `--token <redacted>`; shell strings too."""
     out: list[Any] = []
-    mask_next = False
+    flag = ""  # the sensitive flag whose value is the next argument
     for a in argv:
         if not isinstance(a, str):
             out.append(a)
-            mask_next = False
+            flag = ""
             continue
-        if mask_next and not a.startswith("-"):
-            out.append(REDACTED if a else a)
-            counts["args"] += bool(a)
-            mask_next = False
+        if flag and not a.startswith("-"):
+            hide = masks(flag, a)
+            out.append(REDACTED if hide else a)
+            counts["args"] += hide
+            flag = ""
             continue
-        mask_next = False
+        flag = ""
         m = re.fullmatch(r"(-{1,2})([A-Za-z][\w.-]*)(?:=(.*))?", a, re.DOTALL)
         if m and sensitive_name(m.group(2)):
             if m.group(3) is None:
-                mask_next = True
+                flag = m.group(2)
                 out.append(a)
-            elif m.group(3):
+            elif masks(m.group(2), m.group(3)):
                 counts["args"] += 1
                 out.append(f"{m.group(1)}{m.group(2)}={REDACTED}")
             else:
@@ -206,7 +266,7 @@ def _redact_env(env: list[Any], counts: Redactions) -> list[Any]:
     for e in env:
         if isinstance(e, dict) and isinstance(e.get("value"), str) and e["value"]:
             e = dict(e)
-            if sensitive_name(str(e.get("name", ""))):
+            if masks(str(e.get("name", "")), e["value"]):
                 e["value"] = REDACTED
                 counts["env"] += 1
             else:
@@ -220,7 +280,7 @@ def _redact_annotations(ann: dict[str, Any], counts: Redactions) -> dict[str, An
     for k, v in ann.items():
         if not isinstance(v, str) or not v:
             out[k] = v
-        elif k == LAST_APPLIED or sensitive_name(k.rsplit("/", 1)[-1]):
+        elif k == LAST_APPLIED or masks(k.rsplit("/", 1)[-1], v):
             out[k] = REDACTED  # last-applied embeds whole manifests, secrets included
             counts["annotations"] += 1
         else:
@@ -256,7 +316,7 @@ def _redact_configmap(obj: dict[str, Any], counts: Redactions) -> dict[str, Any]
             continue
         new = {}
         for k, v in data.items():
-            if isinstance(v, str) and v and (sensitive_name(k) or k.endswith((".key", ".p12", ".jks"))):
+            if isinstance(v, str) and v and (masks(k, v) or k.endswith((".key", ".p12", ".jks"))):
                 new[k] = REDACTED
                 counts["configmaps"] += 1
             elif isinstance(v, str) and field == "data":

@@ -182,11 +182,26 @@ def load_specs(checks_dirs: Iterable[str | Path] = (), *, plugins: bool = True) 
     return specs
 
 
+def _did_you_mean(pattern: str, ids: list[str]) -> list[str]:
+    """Ids the pattern was probably meant to be: those it begins, else the closest spellings."""
+    import difflib
+
+    prefixed = [i for i in ids if i.startswith(pattern)]
+    if prefixed:
+        return prefixed[:3]
+    scored = sorted(((difflib.SequenceMatcher(None, pattern, i).ratio(), i) for i in ids), reverse=True)
+    return [i for r, i in scored[:3] if r >= 0.6 and r >= scored[0][0] - 0.1]
+
+
 def select(specs: list[CheckSpec], only: Iterable[str] = (), skip: Iterable[str] = ()) -> list[CheckSpec]:
     """Filter by id or glob (`epp.*`); an --only/--skip pattern that matches nothing is an error."""
     only, skip = list(only), list(skip)
-    for pattern in only + skip:
-        if not any(fnmatch.fnmatchcase(s.id, pattern) for s in specs):
-            raise RegistryError(f"no check matches {pattern!r} (see `llmd-doctor list-checks`)")
+    unknown = list(dict.fromkeys(p for p in only + skip if not any(fnmatch.fnmatchcase(s.id, p) for s in specs)))
+    if unknown:  # one line for all of them, each with the ids it was probably meant to be
+        parts = [(p, _did_you_mean(p, [s.id for s in specs])) for p in unknown]
+        if len(parts) == 1 and parts[0][1]:
+            raise RegistryError(f"no check matches {unknown[0]!r}; did you mean {' or '.join(parts[0][1])}?")
+        named = ", ".join(f"{p!r} (did you mean {' or '.join(c)}?)" if c else repr(p) for p, c in parts)
+        raise RegistryError(f"no check matches {named}; see `llmd-doctor list-checks`")
     chosen = [s for s in specs if not only or any(fnmatch.fnmatchcase(s.id, p) for p in only)]
     return [s for s in chosen if not any(fnmatch.fnmatchcase(s.id, p) for p in skip)]

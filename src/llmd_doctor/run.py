@@ -36,6 +36,8 @@ class RunOptions:
     probe: ProbeOptions | None = None
     # Config-file suppressions (llmd_doctor.config.Suppression), applied to the results.
     suppress: list[Any] = field(default_factory=list)
+    # Seconds for reading the live cluster (the CLI's --timeout); None = no limit.
+    deadline: float | None = None
 
 
 def choose_specs(opts: RunOptions) -> list[CheckSpec]:
@@ -65,6 +67,8 @@ def build_snapshot(opts: RunOptions, specs: list[CheckSpec]) -> Snapshot:
         request_timeout=opts.request_timeout,
         page_size=opts.chunk_size,
         progress=opts.progress,
+        deadline=opts.deadline,
+        prune=True,  # check reads each object once, for the checks; collect keeps them whole
     )
     try:
         return load_live(

@@ -145,6 +145,14 @@ class Snapshot:
     # Derived views the checks share (see `per_snapshot` in checks/_k8s.py); never source data.
     memo: dict[Any, Any] = field(default_factory=dict, repr=False)
     _by_ns: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict, repr=False)
+    # Namespaces asked for (`-n`, or a bundle's scope) that the cluster does not have; a check reports them.
+    missing_namespaces: list[str] = field(default_factory=list)
+    # Which pods a live source listed when it did not list them all (sources/pod_queries.PodScope:
+    # namespaces read in full, label-selector lists, and what the pods left out are); None = every pod
+    # of the namespaces read was listed.
+    pod_scope: Any = None
+    # Seconds each phase of a live read took (connect, discovery, lists, pods, logs, reviews): the benchmark's breakdown.
+    timings: dict[str, float] = field(default_factory=dict)
 
     # ---- objects -------------------------------------------------------------------------
 

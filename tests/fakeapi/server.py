@@ -32,10 +32,12 @@ from .rbac import AUTHENTICATED, Deny
 from .requestinfo import parse
 from .status import ApiError, status, unauthorized
 
+ANONYMOUS = "system:anonymous"
 DEFAULT_TOKENS: dict[str, tuple[str, list[str]]] = {"admin-token": ("admin", ["system:masters"])}
 # A throwaway test CA and a 127.0.0.1/localhost certificate it signed (valid to 2126). Test-only keys.
 CERTS = Path(__file__).parent / "certs"
 CA_FILE = str(CERTS / "ca.crt")
+OTHER_CA_FILE = str(CERTS / "other-ca.crt")  # signed nothing here: TLS verification fails with it
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ class RequestRecord:
     user: str | None
     status: int  # 0 = connection dropped by a fault
     accept: str
+    user_agent: str = ""
+    size: int = 0  # bytes of the answer's body
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -116,12 +120,17 @@ class _Server(ThreadingHTTPServer):
 
 class FakeApiServer:
     def __init__(self, bundle: str | os.PathLike[str] | BundleData, *, latency_s: float = 0.0, rbac: bool = False,
-                 tokens: dict[str, tuple[str, list[str]]] | None = None, fault: FaultFn | None = None):
+                 tokens: dict[str, tuple[str, list[str]]] | None = None, fault: FaultFn | None = None,
+                 anonymous_paths: tuple[str, ...] = ()):
         self.data = bundle if isinstance(bundle, BundleData) else read_bundle(bundle)
         self.api = Api(self.data, rbac)
         self.latency_s = latency_s
         self.fault = fault
         self.tokens = {**DEFAULT_TOKENS, **(tokens or {})}
+        # Paths a request without credentials may read as system:anonymous (kube-apiserver's
+        # AuthenticationConfiguration `anonymous.conditions`, e.g. ("/version", "/healthz")); any other
+        # request without valid credentials is 401.
+        self.anonymous_paths = anonymous_paths
         self._log: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._conns: list[socket.socket] = []
@@ -179,13 +188,15 @@ class FakeApiServer:
         self.api.authz.denies = [*self.api.authz.denies, Deny(verb, resource, namespace, group)]
 
     def kubeconfig(self, path: str | os.PathLike[str], *, user: str = "admin", token: str | None = "admin-token",
-                   context: str = "fake", namespace: str | None = None, tls: bool = True) -> str:
+                   context: str = "fake", namespace: str | None = None, tls: bool = True,
+                   ca_file: str = CA_FILE) -> str:
         """Write a kubeconfig (user = the entry's name; the identity comes from the token). kubectl needs
-        tls=True to send the token; the Python client sends it over plain HTTP too."""
+        tls=True to send the token; the Python client sends it over plain HTTP too. `ca_file` is the CA
+        the kubeconfig trusts (OTHER_CA_FILE: one that did not sign the server's certificate)."""
         ctx: dict[str, Any] = {"cluster": context, "user": user}
         cluster: dict[str, Any] = {"server": self.https_url if tls else self.url}
         if tls:
-            cluster["certificate-authority-data"] = base64.b64encode(Path(CA_FILE).read_bytes()).decode()
+            cluster["certificate-authority-data"] = base64.b64encode(Path(ca_file).read_bytes()).decode()
         if namespace:
             ctx["namespace"] = namespace
         cfg = {
@@ -225,14 +236,17 @@ class FakeApiServer:
         body = _read_body(h)
         accept = h.headers.get("Accept", "")
         user = self._authenticate(h.headers.get("Authorization"))
+        if user is None and not h.headers.get("Authorization") and path in self.anonymous_paths:
+            user = User(ANONYMOUS, ("system:unauthenticated",))
         uname = user.name if user else None
+        agent = h.headers.get("User-Agent", "")
         if self.latency_s:
             time.sleep(self.latency_s)
         fault = self.fault(h.command, path, query) if self.fault else None
         if fault and fault.delay_s:
             time.sleep(fault.delay_s)
         if fault and fault.drop:
-            self._record(RequestRecord(h.command, path, query, uname, 0, accept))
+            self._record(RequestRecord(h.command, path, query, uname, 0, accept, agent))
             h.close_connection = True
             with contextlib.suppress(OSError):
                 h.connection.shutdown(socket.SHUT_RDWR)
@@ -241,7 +255,7 @@ class FakeApiServer:
             resp = fault.response()
         else:
             resp = self._answer(h.command, path, query, accept, body, user)
-        self._record(RequestRecord(h.command, path, query, uname, resp.status, accept))
+        self._record(RequestRecord(h.command, path, query, uname, resp.status, accept, agent, len(resp.body)))
         try:
             h.send_response(resp.status)
             h.send_header("Content-Type", resp.content_type)

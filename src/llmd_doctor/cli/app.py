@@ -6,9 +6,9 @@ Each command lives in its own module beside this one and registers itself on `ap
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
+from dataclasses import replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,6 +16,7 @@ import click
 import typer
 
 from llmd_doctor import __version__
+from llmd_doctor.cli import complete
 from llmd_doctor.model import ExitCode
 
 if TYPE_CHECKING:
@@ -31,18 +32,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-
-class Output(StrEnum):
-    text = "text"
-    json = "json"
-
-
-class ReportFormat(StrEnum):
-    markdown = "markdown"
-    html = "html"
-    json = "json"
-    junit = "junit"
 
 
 class FailOn(StrEnum):
@@ -66,14 +55,17 @@ def _root(
     """llmd-doctor: find what is broken in an llm-d deployment, why, and how to fix it."""
 
 
-def parse_duration(text: str) -> float:
-    """`10`, `10s`, `1m`, `500ms` -> seconds (kubectl's --request-timeout style)."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", text)
+def parse_duration(text: str, flag: str | None = None) -> float:
+    """`10`, `10s`, `1m`, `500ms` -> seconds (kubectl's --request-timeout style); a bad value is a
+    usage error naming `flag`."""
+    from llmd_doctor.config import DURATION
+
+    m = DURATION.fullmatch(text)
     if not m:
-        raise click.BadParameter(f"{text!r} is not a duration (e.g. 10s, 1m)")
+        raise click.BadParameter(f"{text!r} is not a duration (e.g. 10s, 1m)", param_hint=flag)
     value = float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
     if value <= 0:
-        raise click.BadParameter("must be greater than zero")
+        raise click.BadParameter("must be greater than zero", param_hint=flag)
     return value
 
 
@@ -82,8 +74,10 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 def use_color() -> bool:
-    """Colour on a terminal unless NO_COLOR is set to something (https://no-color.org)."""
-    return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+    """`--color auto` for stdout: NO_COLOR, FORCE_COLOR, a terminal (see cli/output.py)."""
+    from llmd_doctor.cli.output import color_enabled
+
+    return color_enabled("auto")
 
 
 # Options shared by check and report.
@@ -91,14 +85,20 @@ BundleOpt = Annotated[
     str | None, typer.Option("--bundle", "-b", help="Diagnose a captured bundle (directory or .tar.gz) instead of a live cluster.")
 ]
 KubeconfigOpt = Annotated[str | None, typer.Option("--kubeconfig", help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config).")]
-ContextOpt = Annotated[str | None, typer.Option("--context", help="The kubeconfig context to use.")]
-NamespaceOpt = Annotated[
-    list[str] | None, typer.Option("--namespace", "-n", help="Only these namespaces (repeatable or comma-separated; default: all).")
-]
+ContextOpt = Annotated[str | None, typer.Option(
+    "--context", autocompletion=complete.contexts, help="The kubeconfig context to use.")]
+NamespaceOpt = Annotated[list[str] | None, typer.Option(
+    "--namespace", "-n", autocompletion=complete.namespaces,
+    help="Only these namespaces (repeatable or comma-separated; default: all).")]
 TimeoutOpt = Annotated[str, typer.Option("--request-timeout", help="Timeout of each API request (e.g. 10s, 1m).")]
+DeadlineOpt = Annotated[str | None, typer.Option(
+    "--timeout", metavar="DURATION",
+    help="Give up a live run after this long in total (e.g. 2m; what was read by then is reported).")]
 ChunkOpt = Annotated[int, typer.Option("--chunk-size", min=1, help="Objects per LIST page (like kubectl's --chunk-size).")]
-OnlyOpt = Annotated[list[str] | None, typer.Option("--only", help="Run only these check ids or globs (e.g. 'epp.*').")]
-SkipOpt = Annotated[list[str] | None, typer.Option("--skip", help="Skip these check ids or globs.")]
+OnlyOpt = Annotated[list[str] | None, typer.Option(
+    "--only", autocompletion=complete.check_ids, help="Run only these check ids or globs (e.g. 'epp.*').")]
+SkipOpt = Annotated[list[str] | None, typer.Option(
+    "--skip", autocompletion=complete.check_ids, help="Skip these check ids or globs.")]
 ChecksDirOpt = Annotated[list[str] | None, typer.Option("--checks-dir", help="Load extra check modules (*.py) from this directory.")]
 FailOnOpt = Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 when a result is at or above this level.")]
 FailOnErrorOpt = Annotated[bool, typer.Option("--fail-on-error", help="Exit 3 when a check could not run (error).")]
@@ -153,7 +153,7 @@ def load_config(path: str | None) -> Config:
 
 
 def run_options(bundle, kubeconfig, context, namespace, request_timeout, chunk_size, only, skip, checks_dir,  # noqa: ANN001
-                 quiet_progress=False, config: Config | None = None):  # noqa: ANN001
+                 quiet_progress=False, config: Config | None = None, timeout: str | None = None):  # noqa: ANN001
     """RunOptions from the flags; the config file fills what the flags leave unset."""
     from llmd_doctor.config import Config
     from llmd_doctor.run import RunOptions
@@ -162,33 +162,49 @@ def run_options(bundle, kubeconfig, context, namespace, request_timeout, chunk_s
     progress = Spinner() if not bundle and not quiet_progress and sys.stderr.isatty() else None
     if request_timeout == DEFAULT_TIMEOUT and cfg.request_timeout:
         request_timeout = cfg.request_timeout
+    timeout = timeout or cfg.timeout
     opts = RunOptions(
         bundle=bundle,
         kubeconfig=kubeconfig or cfg.kubeconfig,
         context=context or cfg.context,
         namespaces=_split(namespace) or list(cfg.namespaces),
-        request_timeout=parse_duration(request_timeout),
+        request_timeout=parse_duration(request_timeout, "--request-timeout"),
         chunk_size=chunk_size,
         only=_split(only) or list(cfg.only),
         skip=_split(skip) or list(cfg.skip),
         checks_dirs=list(checks_dir or []),
         progress=progress,
         suppress=list(cfg.suppress),
+        deadline=parse_duration(timeout, "--timeout") if timeout else None,
     )
     if cfg.expect:
         opts.check_options["expect"] = cfg.expect
     return opts
 
 
-def diagnose(opts: RunOptions) -> Report:
+def diagnose(opts: RunOptions, docs_url: str | None = None) -> Report:
     from llmd_doctor.run import diagnose
 
     try:
-        return diagnose(opts)
+        report = diagnose(opts)
     finally:
         stop = getattr(opts.progress, "stop", None)
         if stop is not None:
             stop()
+    resolve_docs(report, docs_url)
+    return report
+
+
+def resolve_docs(report: Report, configured: str | None = None) -> None:
+    """Every result's docs reference becomes one a user can follow from the installed tool:
+    `llmd-doctor explain <id>`, with `<base>#<anchor>` when a docs base URL is configured. A URL a
+    plugin check declared itself is kept."""
+    from llmd_doctor import docsref
+
+    base = docsref.base_url(configured)
+    for r in report.results:
+        if docsref.is_own_reference(r.spec.docs):
+            r.spec = replace(r.spec, docs=docsref.reference(r.spec.id, base))
 
 
 def note(msg: str) -> None:
@@ -202,22 +218,29 @@ def _fmt_s(seconds: float) -> str:
 
 
 def diagnose_until(opts: RunOptions, wait: str | None, interval: str, fail_on: str,
-                   fail_on_error: bool) -> tuple[Report, ExitCode | None]:
+                   fail_on_error: bool, *, quiet: bool = False,
+                   docs_url: str | None = None) -> tuple[Report, ExitCode | None]:
     """Diagnose once, or with --wait until healthy: nothing at or above `fail_on` (and no error
     with --fail-on-error). Returns the last report and the exit code the wait decided (None =
-    let the gate decide): the gate's code when a state cannot recover by waiting, 4 on timeout."""
+    let the gate decide): the gate's code when a state cannot recover by waiting, 4 on timeout.
+    `quiet` keeps the progress notes off stderr."""
     if wait is None:
-        return diagnose(opts), None
-    budget, pause = parse_duration(wait), parse_duration(interval)
+        return diagnose(opts, docs_url), None
+    budget, pause = parse_duration(wait, "--wait"), parse_duration(interval, "--interval")
     deadline = time.monotonic() + budget
     runs = 0
+
+    def say(msg: str) -> None:
+        if not quiet:
+            note(msg)
+
     while True:
         runs += 1
-        report = diagnose(opts)
+        report = diagnose(opts, docs_url)
         code = report.exit_code(fail_on, fail_on_error)
         if code == ExitCode.OK:
             if runs > 1:
-                note(f"healthy after {runs} runs")
+                say(f"healthy after {runs} runs")
             return report, None
         stuck = report.unrecoverable(fail_on)
         if stuck:
@@ -225,15 +248,15 @@ def diagnose_until(opts: RunOptions, wait: str | None, interval: str, fail_on: s
             for check_id, why in stuck:
                 by_why.setdefault(why, []).append(check_id)
             for why, ids in by_why.items():
-                note(f"not waiting: {why} ({', '.join(ids)}): waiting will not fix this")
+                say(f"not waiting: {why} ({', '.join(ids)}): waiting will not fix this")
             return report, code
         pending = [r.id for r in report.gating(fail_on)] or ["checks that could not run"]
         left = deadline - time.monotonic()
         if left <= 0:
-            note(f"--wait {wait} ran out after {runs} run{'s' if runs > 1 else ''}; still failing: {', '.join(pending)}")
+            say(f"--wait {wait} ran out after {runs} run{'s' if runs > 1 else ''}; still failing: {', '.join(pending)}")
             return report, ExitCode.WAIT_TIMEOUT
         step = min(pause, left)
-        note(f"not healthy yet ({', '.join(pending)}); next run in {_fmt_s(step)}, {_fmt_s(left)} left")
+        say(f"not healthy yet ({', '.join(pending)}); next run in {_fmt_s(step)}, {_fmt_s(left)} left")
         time.sleep(step)
 
 

@@ -1,8 +1,7 @@
-"""`llmd-doctor check`: run the checks and print the results (text or JSON); the CI gate."""
+"""`llmd-doctor check`: run the checks and print the results (text by default, any report format); the CI gate."""
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -13,6 +12,7 @@ from llmd_doctor.cli.app import (
     ChunkOpt,
     ConfigOpt,
     ContextOpt,
+    DeadlineOpt,
     ExitZeroOpt,
     FailOn,
     FailOnErrorOpt,
@@ -21,7 +21,6 @@ from llmd_doctor.cli.app import (
     KubeconfigOpt,
     NamespaceOpt,
     OnlyOpt,
-    Output,
     SkipOpt,
     TimeoutOpt,
     WaitOpt,
@@ -30,8 +29,17 @@ from llmd_doctor.cli.app import (
     final_code,
     load_config,
     run_options,
-    use_color,
     write_side_outputs,
+)
+from llmd_doctor.cli.output import (
+    REPORT_FORMATS,
+    Color,
+    ColorOpt,
+    FileOpt,
+    QuietOpt,
+    choose_format,
+    emit,
+    output_option,
 )
 from llmd_doctor.cli.probe_options import (
     ApiKeyEnvOpt,
@@ -53,7 +61,11 @@ def check(
     namespace: NamespaceOpt = None,
     request_timeout: TimeoutOpt = "10s",
     chunk_size: ChunkOpt = 500,
-    output: Annotated[Output, typer.Option("--output", "-o", help="Output format.")] = Output.text,
+    output: Annotated[str | None, output_option(REPORT_FORMATS, "text")] = None,
+    file: FileOpt = None,
+    quiet: QuietOpt = False,
+    color: ColorOpt = Color.auto,
+    timeout: DeadlineOpt = None,
     only: OnlyOpt = None,
     skip: SkipOpt = None,
     checks_dir: ChecksDirOpt = None,
@@ -75,28 +87,14 @@ def check(
     config: ConfigOpt = None,
 ) -> None:
     """Run the checks against a live cluster (kubeconfig) or a bundle, and print the results."""
+    fmt = choose_format(output, file, "text")
     cfg = load_config(config)
     level = fail_on.value if fail_on else (cfg.fail_on or "fail")
     opts = run_options(bundle, kubeconfig, context, namespace, request_timeout, chunk_size, only, skip, checks_dir,
-                       config=cfg)
+                       quiet_progress=quiet, config=cfg, timeout=timeout)
     opts.probe = probe_options(probe, gateway_url or cfg.gateway_url, model or cfg.model, api_key_env,
                                probe_timeout, probe_connect_timeout, prefix_probe)
-    report, waited = diagnose_until(opts, wait, interval, level, fail_on_error)
-    if output == Output.json:
-        from llmd_doctor.renderers.json import render_json
-
-        sys.stdout.write(render_json(report))
-    else:
-        from llmd_doctor.renderers.text import TextStyle, render_text
-
-        color = use_color()
-        width = typer.get_terminal_size()[0] if color else 100
-        text = render_text(report, TextStyle(color=color, width=min(width, 120), verbose=verbose))
-        if color:
-            from rich.console import Console
-
-            Console(highlight=False, soft_wrap=True).print(text, end="")
-        else:
-            sys.stdout.write(text)
+    report, waited = diagnose_until(opts, wait, interval, level, fail_on_error, quiet=quiet, docs_url=cfg.docs_url)
+    emit(report, fmt, file=file, color=color, quiet=quiet, fail_on=level, verbose=verbose)
     write_side_outputs(report, junit, level)
     raise typer.Exit(int(final_code(report, waited, level, fail_on_error, exit_zero)))

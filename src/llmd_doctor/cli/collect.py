@@ -49,14 +49,16 @@ class _Bar:
 @app.command()
 def collect(
     output: Annotated[str | None, typer.Option(
-        "--output", "-o", help="Where to write the bundle (.tar.gz; default llmd-doctor-bundle-<time>.tar.gz).")] = None,
+        "--output", "-o", help="Where to write the bundle (.tar.gz): a file (replaced atomically), a directory "
+        "(a default name inside), - for stdout, or a device or FIFO (written in place). "
+        "Default: llmd-doctor-bundle-<context>-<UTC time>.tar.gz.")] = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     namespace: NamespaceOpt = None,
     request_timeout: TimeoutOpt = "10s",
     chunk_size: ChunkOpt = 500,
     no_redact: Annotated[bool, typer.Option(
-        "--no-redact", help="Keep env values, args, ConfigMap values and logs unmasked (Secret values are never read).")] = False,
+        "--no-redact", help="Keep env values, args, ConfigMap values and logs unmasked (Secrets are never read).")] = False,
     tail: Annotated[int, typer.Option("--tail", min=1, help="Log lines kept per container log.")] = 1000,
     max_log_bytes: Annotated[int, typer.Option(
         "--max-log-bytes", min=1024, help="Byte cap per container log.")] = 1024 * 1024,
@@ -66,6 +68,7 @@ def collect(
     gateway_url: GatewayUrlOpt = None,
     model: ModelOpt = None,
     api_key_env: ApiKeyEnvOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary on stderr.")] = False,
 ) -> None:
     """Collect a redacted support bundle: the objects and logs the checks read, CRDs, nodes, events."""
     from llmd_doctor.collect import CollectOptions, collect, format_summary
@@ -76,14 +79,15 @@ def collect(
     opts = CollectOptions(
         output=output, kubeconfig=kubeconfig, context=context,
         namespaces=[p.strip() for v in namespace or [] for p in v.split(",") if p.strip()],
-        request_timeout=parse_duration(request_timeout), chunk_size=chunk_size, redact=not no_redact,
+        request_timeout=parse_duration(request_timeout, "--request-timeout"), chunk_size=chunk_size, redact=not no_redact,
         tail_lines=tail, log_limit_bytes=max_log_bytes, checks_dirs=list(checks_dir or []),
         probe=probe_options(probe, gateway_url, model, api_key_env, "30s", "5s", 5),
     )
-    if sys.stderr.isatty():
+    if sys.stderr.isatty() and not quiet:
         with _Bar() as bar:
             opts.tick = bar.tick
             summary = collect(opts)
     else:
         summary = collect(opts)
-    sys.stderr.write(format_summary(summary))
+    if not quiet:
+        sys.stderr.write(format_summary(summary))

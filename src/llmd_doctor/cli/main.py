@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 import typer
@@ -10,13 +11,27 @@ import typer
 from llmd_doctor.cli.app import app
 from llmd_doctor.model import ExitCode
 
+_SHELL_COMPLETION_FLAGS = ("--install-completion", "--show-completion")
+
+
+def prog_name(argv0: str | None = None, args: list[str] | None = None) -> str:
+    """`kubectl llmd-doctor` when kubectl ran us as its plugin (argv[0] is kubectl-llmd_doctor),
+    else `llmd-doctor`; usage and help say it. The shell-completion flags keep `llmd-doctor`: the
+    name becomes an environment variable's (as the plugin, kubectl_complete-llmd_doctor completes)."""
+    name = Path(sys.argv[0] if argv0 is None else argv0).name
+    plugin = name.startswith(("kubectl-llmd_doctor", "kubectl-llmd-doctor"))
+    if plugin and not any(a in _SHELL_COMPLETION_FLAGS for a in args or ()):
+        return "kubectl llmd-doctor"
+    return "llmd-doctor"
+
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: click's usage errors and our own become one line on stderr and exit 2."""
     from llmd_doctor.errors import UsageError
 
+    args = sys.argv[1:] if argv is None else argv
     try:
-        code = app(args=argv, prog_name="llmd-doctor", standalone_mode=False)
+        code = app(args=args, prog_name=prog_name(args=args), standalone_mode=False)
         if code == ExitCode.INTERRUPTED:  # Ctrl-C inside a command: click returns 130 when not standalone
             sys.stderr.write("llmd-doctor: interrupted\n")
     except click.exceptions.NoArgsIsHelpError as e:  # `llmd-doctor` alone prints help

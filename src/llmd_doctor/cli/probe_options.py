@@ -58,13 +58,6 @@ PrefixProbeOpt = Annotated[int, typer.Option(
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _duration(text: str, flag: str) -> float:
-    try:
-        return parse_duration(text)
-    except click.BadParameter as e:
-        raise click.BadParameter(e.message, param_hint=flag) from e
-
-
 def probe_options(probe: bool, gateway_url: str | None, model: str | None, api_key_env: str | None,
                   probe_timeout: str, probe_connect_timeout: str, prefix_probe: int) -> ProbeOptions | None:
     """The flags as ProbeOptions; None with --no-probe. Bad values raise click.BadParameter (exit 2)."""
@@ -86,8 +79,8 @@ def probe_options(probe: bool, gateway_url: str | None, model: str | None, api_k
             raise click.BadParameter(f"environment variable {api_key_env} is not set", param_hint="--api-key-env")
     if model is not None and not model.strip():
         raise click.BadParameter("must not be empty", param_hint="--model")
-    total = _duration(probe_timeout, "--probe-timeout")
-    connect = min(_duration(probe_connect_timeout, "--probe-connect-timeout"), total)
+    total = parse_duration(probe_timeout, "--probe-timeout")
+    connect = min(parse_duration(probe_connect_timeout, "--probe-connect-timeout"), total)
     return ProbeOptions(
         gateway_url=gateway_url.rstrip("/") if gateway_url else None,
         model=model,

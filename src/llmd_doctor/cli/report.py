@@ -1,11 +1,10 @@
-"""`llmd-doctor report`: the status report as Markdown, HTML, JSON or JUnit, to stdout or a file.
+"""`llmd-doctor report`: the status report (-o markdown, html, json, junit or text), to stdout or --file.
 
 A report gates (exit 1/3) only when asked: with --fail-on, --fail-on-error or --wait.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -16,6 +15,7 @@ from llmd_doctor.cli.app import (
     ChunkOpt,
     ConfigOpt,
     ContextOpt,
+    DeadlineOpt,
     ExitZeroOpt,
     FailOn,
     FailOnErrorOpt,
@@ -24,7 +24,6 @@ from llmd_doctor.cli.app import (
     KubeconfigOpt,
     NamespaceOpt,
     OnlyOpt,
-    ReportFormat,
     SkipOpt,
     TimeoutOpt,
     WaitOpt,
@@ -32,10 +31,19 @@ from llmd_doctor.cli.app import (
     diagnose_until,
     final_code,
     load_config,
-    note,
     run_options,
-    write_file,
     write_side_outputs,
+)
+from llmd_doctor.cli.output import (
+    REPORT_FORMATS,
+    Color,
+    ColorOpt,
+    FileOpt,
+    QuietOpt,
+    choose_format,
+    emit,
+    format_completer,
+    output_option,
 )
 from llmd_doctor.cli.probe_options import (
     ApiKeyEnvOpt,
@@ -49,30 +57,6 @@ from llmd_doctor.cli.probe_options import (
 )
 
 
-def render(report, fmt: ReportFormat, template: str | None, fail_on: str) -> str:  # noqa: ANN001
-    from llmd_doctor.renderers.templating import TemplateError
-    from llmd_doctor.run import UsageError
-
-    try:
-        if fmt == ReportFormat.markdown:
-            from llmd_doctor.renderers.markdown import render_markdown
-
-            return render_markdown(report, template)
-        if fmt == ReportFormat.html:
-            from llmd_doctor.renderers.html import render_html
-
-            return render_html(report, template)
-    except TemplateError as e:
-        raise UsageError(str(e)) from e
-    if fmt == ReportFormat.json:
-        from llmd_doctor.renderers.json import render_json
-
-        return render_json(report)
-    from llmd_doctor.renderers.junit import render_junit
-
-    return render_junit(report, fail_on=fail_on)
-
-
 @app.command()
 def report(
     bundle: BundleOpt = None,
@@ -81,10 +65,14 @@ def report(
     namespace: NamespaceOpt = None,
     request_timeout: TimeoutOpt = "10s",
     chunk_size: ChunkOpt = 500,
-    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.markdown,
-    output_file: Annotated[
-        str | None, typer.Option("--output", metavar="FILE", help="Write the report to FILE instead of stdout.")
-    ] = None,
+    output: Annotated[str | None, output_option(REPORT_FORMATS, "markdown")] = None,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", "-f", metavar="FORMAT", autocompletion=format_completer(REPORT_FORMATS),
+        help="The same as -o/--output (kept for scripts that use it).")] = None,
+    file: FileOpt = None,
+    quiet: QuietOpt = False,
+    color: ColorOpt = Color.auto,
+    timeout: DeadlineOpt = None,
     template: Annotated[
         str | None, typer.Option("--template", metavar="PATH", help="A Jinja2 template of your own (markdown, html).")
     ] = None,
@@ -109,23 +97,20 @@ def report(
     config: ConfigOpt = None,
 ) -> None:
     """Write the status report: what works, what is broken and why, what is lost, the next steps."""
-    from llmd_doctor.run import UsageError
+    from llmd_doctor.errors import UsageError
 
-    if template and fmt not in (ReportFormat.markdown, ReportFormat.html):
-        raise UsageError(f"--template applies to --format markdown or html, not {fmt.value}")
+    chosen = choose_format(output, file, "markdown", alias=fmt)
+    if template and chosen not in ("markdown", "html"):
+        raise UsageError(f"--template applies to -o markdown or html, not {chosen}")
     cfg = load_config(config)
     gate = fail_on.value if fail_on else cfg.fail_on
     level = gate or "fail"
     opts = run_options(bundle, kubeconfig, context, namespace, request_timeout, chunk_size, only, skip, checks_dir,
-                       config=cfg)
+                       quiet_progress=quiet, config=cfg, timeout=timeout)
     opts.probe = probe_options(probe, gateway_url or cfg.gateway_url, model or cfg.model, api_key_env,
                                probe_timeout, probe_connect_timeout, prefix_probe)
-    rep, waited = diagnose_until(opts, wait, interval, level, fail_on_error)
-    text = render(rep, fmt, template, level)
-    if output_file and output_file != "-":
-        write_file(output_file, text)
-        note(f"wrote the {fmt.value} report to {output_file} (verdict: {rep.verdict})")
-    else:
-        sys.stdout.write(text)
+    rep, waited = diagnose_until(opts, wait, interval, level, fail_on_error, quiet=quiet, docs_url=cfg.docs_url)
+    # The text form of a report lists what works too (the terminal `check` keeps passes short).
+    emit(rep, chosen, file=file, color=color, quiet=quiet, fail_on=level, template=template, verbose=True)
     write_side_outputs(rep, junit, level)
     raise typer.Exit(int(final_code(rep, waited, gate, fail_on_error, exit_zero)))

@@ -23,11 +23,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from llmd_doctor import __version__
 from llmd_doctor.probes import ProbeOptions
 from llmd_doctor.probes import classify as cl
 from llmd_doctor.probes import record as rc
 from llmd_doctor.probes.target import Target, discover
 from llmd_doctor.snapshot import Snapshot
+
+USER_AGENT = f"llmd-doctor/{__version__}"
 
 PROMPT = "Hello! What is 2+2? Answer in one short sentence."
 MAX_BODY_BYTES = 1024 * 1024
@@ -83,7 +86,8 @@ class Prober:
             if why:
                 rec.update(error_class="dns", error=cl.transport_message("dns", host, port, why), hop="network")
                 return rec
-        headers = {"accept": "text/event-stream" if stream else "application/json"}
+        # llmd-doctor/<version>: platform teams find the probe in gateway access logs.
+        headers = {"accept": "text/event-stream" if stream else "application/json", "user-agent": USER_AGENT}
         if self.key:
             headers["authorization"] = f"Bearer {self.key}"
         timeout = httpx.Timeout(connect=o.connect_timeout, read=min(o.read_timeout, o.total_timeout),

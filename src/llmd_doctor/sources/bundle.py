@@ -31,7 +31,8 @@ from typing import Any
 
 import yaml
 
-from llmd_doctor.kinds import key_of, kind_key, split_api_version
+from llmd_doctor import failed_reads
+from llmd_doctor.kinds import KINDS, key_of, kind_key, split_api_version
 from llmd_doctor.snapshot import (
     AccessQuestion,
     LogRequest,
@@ -44,6 +45,11 @@ from llmd_doctor.snapshot import (
 
 OBJECT_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_OBJECT_FILE = 64 * 1024 * 1024
+# Caps on a tarball, checked while its headers are read: a collect bundle of a 10,000-pod cluster has
+# a few thousand members and tens of MB; these stop archive bombs (millions of empty entries, huge
+# sparse members) long before they cost minutes or gigabytes.
+MAX_MEMBERS = 100_000
+MAX_UNCOMPRESSED = 2 * 1024**3
 # Logs are tailed to this many bytes: signatures sit at the end of a crashed container's log.
 MAX_LOG_BYTES = 2 * 1024 * 1024
 MANIFEST_NAMES = ("bundle.yaml", "bundle.yml", "bundle.json")
@@ -117,21 +123,56 @@ def _dir_listing(root: Path) -> Listing:
     return out
 
 
-def _tar_listing(path: Path, stack: ExitStack) -> Listing:
+def _member_parts(name: str) -> tuple[str, ...] | None:
+    """A member's path parts, leading `./` dropped; None when it could land outside the bundle
+    (absolute, a Windows drive, or `..`)."""
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", name):
+        return None
+    parts = tuple(p for p in name.split("/") if p not in ("", "."))
+    return None if ".." in parts else parts
+
+
+def _scan_members(tf: tarfile.TarFile, path: Path, warnings: list[str]) -> list[tuple[tarfile.TarInfo, tuple[str, ...]]]:
+    """The archive's safe regular files, read one header at a time (never getmembers(): an archive of
+    millions of empty entries must fail at the cap, fast and in bounded memory). Unsafe members are
+    skipped with a warning naming them."""
+    files: list[tuple[tarfile.TarInfo, tuple[str, ...]]] = []
+    count = total = 0
+    while (m := tf.next()) is not None:
+        tf.members.clear()  # tarfile keeps every header it read; we keep only the files, below
+        count += 1
+        total += max(m.size, 0)
+        if count > MAX_MEMBERS:
+            raise BundleError(f"bundle archive {path} has more than {MAX_MEMBERS:,} members; "
+                              "a bundle has far fewer (unpack it and pass the directory if it is genuine)")
+        if total > MAX_UNCOMPRESSED:
+            raise BundleError(f"bundle archive {path} holds more than {MAX_UNCOMPRESSED // 2**30} GiB uncompressed; "
+                              "a bundle is far smaller (unpack it and pass the directory if it is genuine)")
+        if m.isdir():
+            continue
+        parts = _member_parts(m.name)
+        if parts is None:
+            warnings.append(f"{m.name}: archive member outside the bundle (absolute path or ..), skipped")
+        elif m.issym() or m.islnk():
+            warnings.append(f"{m.name}: archive member is a link (to {m.linkname}), skipped")
+        elif not m.isfile():
+            warnings.append(f"{m.name}: archive member is not a regular file, skipped")
+        elif parts:
+            files.append((m, parts))
+    return files
+
+
+def _tar_listing(path: Path, stack: ExitStack, warnings: list[str]) -> Listing:
     try:
         tf = stack.enter_context(tarfile.open(path, "r:*"))  # noqa: SIM115 - closed by the caller's ExitStack
-        members = [m for m in tf.getmembers() if m.isfile()]
+        members = _scan_members(tf, path, warnings)
     except (tarfile.TarError, OSError, EOFError) as e:
         raise BundleError(f"cannot read bundle archive {path}: {e}") from e
-    paths = [PurePosixPath(m.name.lstrip("./")).parts for m in members]
-    # "one top folder or none": strip the folder when every file sits inside the same one.
-    strip = len({p[0] for p in paths if p}) == 1 and all(len(p) > 1 for p in paths)
+    # "one top folder or none": strip the folder when every (safe) file sits inside the same one.
+    strip = len({p[0] for _, p in members}) == 1 and all(len(p) > 1 for _, p in members)
     out: Listing = []
-    for m, parts in zip(members, paths, strict=True):
-        parts = parts[1:] if strip else parts
-        if not parts or ".." in parts:
-            continue
-        rel = "/".join(parts)
+    for m, parts in members:
+        rel = "/".join(parts[1:] if strip else parts)
 
         def read(m: tarfile.TarInfo = m, rel: str = rel) -> FileEntry:
             try:
@@ -146,11 +187,11 @@ def _tar_listing(path: Path, stack: ExitStack) -> Listing:
     return out
 
 
-def _listing(path: Path, stack: ExitStack) -> Listing:
+def _listing(path: Path, stack: ExitStack, warnings: list[str]) -> Listing:
     if path.is_dir():
         return _dir_listing(path)
     if path.is_file():
-        return _tar_listing(path, stack)
+        return _tar_listing(path, stack, warnings)
     raise BundleError(f"bundle not found: {path}")
 
 
@@ -293,7 +334,7 @@ def read_bundle(path: str | os.PathLike[str]) -> BundleData:
     root = Path(path)
     data = BundleData(path=str(root))
     with ExitStack() as stack:
-        listing = _listing(root, stack)
+        listing = _listing(root, stack, data.warnings)
         data.layout, dump_root, data.namespaces = detect_layout([rel for rel, _ in listing])
         unmarked: list[tuple[str, str, str]] = []  # cluster-info dump logs without container markers
         seen: dict[tuple[str, str, str], int] = {}
@@ -352,7 +393,27 @@ def read_bundle(path: str | os.PathLike[str]) -> BundleData:
             data.warnings.append(f"{dump_root}{ns}/{pod}/logs.txt: pod {ns}/{pod} is not in the dump, log ignored")
             continue
         data.logs.setdefault(LogRequest(ns, pod, container), text)
+    if not _says_anything(data):
+        raise BundleError(_nothing_in(data, len(listing)))
     return data
+
+
+def _says_anything(data: BundleData) -> bool:
+    """Objects, a typed list (even empty), or a manifest that names kinds read or reads that failed."""
+    m = data.manifest
+    return bool(data.objects or data.listed or any(isinstance(m.get(f), list) and m[f] for f in ("kinds", "failedReads"))
+                or (isinstance(m.get("notCollected"), dict) and m["notCollected"]))
+
+
+def _nothing_in(data: BundleData, files: int) -> str:
+    head = f"bundle {data.path} holds no Kubernetes objects"
+    if not files:
+        return f"{head} (it holds no files)"
+    problems = [w.replace("\n", " ") for w in data.warnings]
+    if not problems:
+        return f"{head} (none of its {files} file(s) is a .yaml/.yml/.json Kubernetes object)"
+    more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+    return f"{head}: {'; '.join(problems[:3])}{more}"
 
 
 def _dump_log(ns: str, pod: str, text: str, data: BundleData, unmarked: list[tuple[str, str, str]]) -> None:
@@ -429,7 +490,46 @@ def snapshot_from_bundle_data(data: BundleData, namespaces: list[str] | None = N
     for pod in data.log_pods:
         if not namespaces or pod.split("/", 1)[0] in namespaces:
             snap.logs_collected_for.add(pod)
+    _replay_gaps(snap, m, namespaces)
+    snap.missing_namespaces = _missing_namespaces(data, snap, namespaces or manifest_ns or [], manifest_ns)
     return snap
+
+
+def _replay_gaps(snap: Snapshot, m: dict[str, Any], namespaces: list[str] | None) -> None:
+    """What `collect` recorded it could not read, as the live run had it (see llmd_doctor.failed_reads)."""
+    if "failedReads" in m:
+        raw = m["failedReads"]
+        if namespaces and isinstance(raw, list):  # a read in a namespace outside -n: not this run's business
+            raw = [e for e in raw if not (isinstance(e, dict) and isinstance(e.get("namespace"), str)
+                                          and e["namespace"] not in namespaces)]
+        failed_reads.apply(snap, raw)
+    elif "notCollected" in m:  # bundles from before failedReads
+        failed_reads.apply_not_collected(snap, m["notCollected"])
+    if isinstance(m.get("warnings"), list):
+        snap.warnings += [f"when the bundle was collected: {w}" for w in m["warnings"] if isinstance(w, str)]
+
+
+def _missing_namespaces(data: BundleData, snap: Snapshot, asked: list[str], scope: list[str] | None) -> list[str]:
+    """The asked namespaces the cluster did not have. Missing when the bundle holds nothing in it and
+    (collect recorded it missing, or the bundle's Namespace objects do not name it, or a native bundle
+    scoped to it read every kind cleanly and found nothing). Otherwise it is present or unknown."""
+    if not asked:
+        return []
+    holding: set[str] = set()
+    namespace_objects: set[str] = set()
+    for o in data.objects:
+        meta = o["metadata"]
+        if isinstance(meta.get("namespace"), str):
+            holding.add(meta["namespace"])
+        if o.get("kind") == "Namespace" and o.get("apiVersion") == "v1" and isinstance(meta.get("name"), str):
+            namespace_objects.add(meta["name"])
+    raw = data.manifest.get("missingNamespaces")
+    recorded = {n for n in raw if isinstance(n, str)} if isinstance(raw, list) else set()
+    all_namespaces_known = bool(namespace_objects) and "Namespace" not in snap.errors
+    read_cleanly = (data.layout == NATIVE and not snap.errors and not snap.denied
+                    and any(KINDS[k].namespaced for k in snap.collected if k in KINDS))
+    return [ns for ns in asked if ns not in holding and ns not in namespace_objects and (
+        ns in recorded or all_namespaces_known or (read_cleanly and scope is not None and ns in scope))]
 
 
 def load_bundle(path: str | os.PathLike[str], namespaces: list[str] | None = None) -> Snapshot:

@@ -1,20 +1,26 @@
 """Read a live cluster into a Snapshot.
 
-The official kubernetes client is used for kubeconfig, auth (tokens, client certificates, exec
-plugins) and transport only: every read is a raw GET whose JSON we parse ourselves (the typed
-models cost milliseconds per object). One paginated LIST per kind (per namespace when scoped),
-in parallel; served versions from discovery; logs only for the pods the checks ask about, tailed.
-Reads only: GET, plus the SelfSubjectReview that says who we are.
+Every read is a raw GET whose JSON we parse ourselves (sources/kubeclient.py; the typed models cost
+milliseconds per object). One paginated LIST per kind (per namespace when scoped), in parallel;
+served versions from discovery; logs only for the pods the checks ask about, tailed. Reads only:
+GET, plus the SelfSubjectReview that says who we are and the checks' SubjectAccessReviews.
+
+Cluster-wide, pods come in a second round: the first round's workloads, pools, routes and gateways
+say which pods the checks can care about (sources/pod_queries.py), and only those are listed;
+Snapshot.pod_scope says what that was. Cyclic GC is paused while pages are parsed (it cost most of
+the parse time, issue #15), and with `prune` each item is cut to what the checks read as soon as
+it is parsed (sources/prune.py); `collect` keeps objects whole.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+import contextlib
+import gc
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from llmd_doctor.kinds import CORE_GROUPS, KINDS, KindInfo, info
@@ -28,14 +34,20 @@ from llmd_doctor.snapshot import (
     SourceInfo,
     misshapen,
 )
+from llmd_doctor.sources import pod_queries
+from llmd_doctor.sources.kubeclient import (
+    JSON_ACCEPT,
+    DeadlinePassed,
+    KubeClient,
+    LiveSourceError,
+    Response,
+)
+from llmd_doctor.sources.prune import Sharer, prune
+
+__all__ = ["LiveOptions", "LiveSourceError", "load_live"]
 
 # Secrets are only ever read as metadata: the server never sends their values.
 METADATA_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
-JSON_ACCEPT = "application/json"
-
-
-class LiveSourceError(Exception):
-    """The cluster cannot be read at all (no kubeconfig, unreachable, unauthorized)."""
 
 
 @dataclass
@@ -55,145 +67,12 @@ class LiveOptions:
     all_events: bool = False
     # Structured progress for progress bars: (phase "list" | "logs", done, total).
     tick: Callable[[str, int, int], None] | None = None
-
-
-@dataclass
-class _Response:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def json(self) -> Any:
-        try:
-            return json.loads(self.body)
-        except ValueError as e:
-            raise ApiError(f"malformed JSON in the API response ({e})") from e
-
-    def obj(self) -> dict[str, Any]:
-        """The body as a JSON object; anything else is an API error, never a traceback."""
-        doc = self.json()
-        if not isinstance(doc, dict):
-            raise ApiError(f"the API answered a JSON {type(doc).__name__} where an object was expected")
-        return doc
-
-    @property
-    def message(self) -> str:
-        try:
-            doc = json.loads(self.body)
-            if isinstance(doc, dict) and doc.get("message"):
-                return str(doc["message"])
-        except ValueError:
-            pass
-        return self.body[:200].decode("utf-8", errors="replace").strip() or f"HTTP {self.status}"
-
-
-class KubeClient:
-    """Raw JSON reads through the kubernetes client's configuration and connection pool."""
-
-    def __init__(self, opts: LiveOptions):
-        from kubernetes import config as kconfig
-        from kubernetes.client import ApiClient, Configuration
-        from kubernetes.config.config_exception import ConfigException
-
-        self.opts = opts
-        cfg = Configuration()
-        self.context_name: str | None = opts.context
-        self.user_name: str | None = None
-        try:
-            kubeconfig = opts.kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-            if not opts.kubeconfig and not os.environ.get("KUBECONFIG") and not os.path.exists(kubeconfig) \
-                    and os.environ.get("KUBERNETES_SERVICE_HOST"):
-                kconfig.load_incluster_config(client_configuration=cfg)
-                self.context_name = "in-cluster"
-            else:
-                first = kubeconfig.split(os.pathsep)[0]
-                if not os.path.exists(first):
-                    raise LiveSourceError(
-                        f"no kubeconfig at {first} (use --kubeconfig, set KUBECONFIG, or --bundle PATH)"
-                    )
-                contexts, active = kconfig.list_kube_config_contexts(config_file=kubeconfig)
-                chosen = next((c for c in contexts if c["name"] == opts.context), None) if opts.context else active
-                if opts.context and chosen is None:
-                    raise LiveSourceError(f"context {opts.context!r} not found in {kubeconfig}")
-                if chosen:
-                    self.context_name = chosen["name"]
-                    self.user_name = (chosen.get("context") or {}).get("user")
-                kconfig.load_kube_config(
-                    config_file=kubeconfig, context=opts.context, client_configuration=cfg, persist_config=False
-                )
-        except ConfigException as e:
-            raise LiveSourceError(f"invalid kubeconfig: {e}") from e
-        except (OSError, ValueError, TypeError, KeyError) as e:
-            raise LiveSourceError(f"cannot load kubeconfig: {e}") from e
-        cfg.connection_pool_maxsize = max(4, opts.workers)
-        cfg.retries = False  # we retry ourselves, with backoff, for reads only
-        self.api = ApiClient(cfg)
-        self.host = cfg.host
-        self.requests = 0
-        self._lock = threading.Lock()
-
-    def get(self, path: str, query: Iterable[tuple[str, Any]] = (), accept: str = JSON_ACCEPT,
-            tail_bytes: int | None = None) -> _Response:
-        return self._call("GET", path, query, accept, None, tail_bytes)
-
-    def post_review(self, path: str, body: dict[str, Any]) -> _Response:
-        """Access reviews are POSTs that read; nothing else is ever sent."""
-        return self._call("POST", path, (), JSON_ACCEPT, body)
-
-    def _call(self, method: str, path: str, query: Iterable[tuple[str, Any]], accept: str, body: Any,
-              tail_bytes: int | None = None) -> _Response:
-        import time
-
-        import urllib3
-
-        headers = {"Accept": accept}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        attempt = 0
-        while True:
-            with self._lock:
-                self.requests += 1
-            try:
-                m, url, hdrs, b, _ = self.api.param_serialize(
-                    method, path, query_params=list(query), header_params=headers, body=body,
-                    auth_settings=["BearerToken"],
-                )
-                resp = self.api.call_api(m, url, header_params=hdrs, body=b,
-                                         _request_timeout=(self.opts.request_timeout, self.opts.request_timeout))
-                data = _read_tail(resp, tail_bytes) if tail_bytes else (resp.read() or b"")
-                result = _Response(resp.status, data, dict(resp.headers or {}))
-            except (urllib3.exceptions.HTTPError, OSError) as e:
-                if attempt < self.opts.retries and method == "GET":
-                    attempt += 1
-                    time.sleep(0.2 * 2**attempt)
-                    continue
-                raise ApiError(_transport_error(e, self.opts.request_timeout)) from e
-            except Exception as e:  # the client raises ApiException(status=0) on TLS errors
-                raise ApiError(f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}") from e
-            if result.status >= 500 and attempt < self.opts.retries and method == "GET":
-                attempt += 1
-                time.sleep(0.2 * 2**attempt)
-                continue
-            return result
-
-
-def _read_tail(resp: Any, limit: int) -> bytes:
-    """Stream a body keeping only its last `limit` bytes: a server that ignores limitBytes cannot
-    make us hold a 50 MB log."""
-    buf = bytearray()
-    for chunk in resp.response.stream(64 * 1024):
-        buf += chunk
-        if len(buf) > 2 * limit:
-            del buf[: len(buf) - limit]
-    return bytes(buf[-limit:])
-
-
-def _transport_error(e: Exception, timeout: float) -> str:
-    text = str(e)
-    if "timed out" in text.lower() or "timeout" in type(e).__name__.lower():
-        return f"timed out after {timeout:g}s"
-    reason = getattr(e, "reason", None)
-    return f"cannot connect: {reason or text}".strip()
+    # Seconds for the whole read (None = no limit): what is not read by then is an ApiError per kind.
+    deadline: float | None = None
+    # Cut each object to what the checks read (sources/prune.py); `collect` keeps them whole.
+    prune: bool = False
+    # Cluster-wide, list only the pods the checks can care about (sources/pod_queries.py).
+    select_pods: bool = True
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -212,7 +91,7 @@ def _resource_path(k: KindInfo, version: str, namespace: str | None) -> str:
     return f"{base}/namespaces/{namespace}/{k.plural}" if namespace else f"{base}/{k.plural}"
 
 
-def _discover(client: KubeClient, groups: set[str]) -> dict[str, list[str]]:
+def _discover(client: KubeClient, pool: ThreadPoolExecutor, groups: set[str]) -> dict[str, list[str]]:
     """Served versions of every known CRD kind in the given groups (one request per group-version)."""
     resp = client.get("/apis")
     if resp.status != 200:
@@ -233,41 +112,74 @@ def _discover(client: KubeClient, groups: set[str]) -> dict[str, list[str]]:
         except ApiError:
             return g, v, []
 
-    with ThreadPoolExecutor(max_workers=client.opts.workers) as pool:
-        for g, v, res in pool.map(resources, pairs):
-            for r in res:
-                if "/" in str(r.get("name", "")):
-                    continue  # subresources
-                served.setdefault(f"{r.get('kind')}.{g}", []).append(v)
+    for g, v, res in pool.map(resources, pairs):
+        for r in res:
+            if "/" in str(r.get("name", "")):
+                continue  # subresources
+            served.setdefault(f"{r.get('kind')}.{g}", []).append(v)
     return served
 
 
 # ---- listing --------------------------------------------------------------------------------
 
 
-def _forbidden(resp: _Response, verb: str, k: KindInfo, namespace: str | None) -> Forbidden:
+def _forbidden(resp: Response, verb: str, k: KindInfo, namespace: str | None) -> Forbidden:
     resource = f"{k.plural}.{k.group}" if k.group else k.plural
     return Forbidden(verb, resource, namespace, resp.message)
 
 
-def _list_kind(client: KubeClient, k: KindInfo, version: str, namespace: str | None) -> list[dict[str, Any]]:
+# Read only to plan the pod round (their pod templates say what their pods run); not in the snapshot.
+PLANNER_KINDS = (KindInfo("DaemonSet", "apps", "daemonsets", True, ("v1",)),
+                 KindInfo("Job", "batch", "jobs", True, ("v1",)))
+POD = info("Pod")
+
+
+Shape = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+_CONTINUE = re.compile(rb'"continue"\s*:\s*"([^"\\]*)"')
+
+
+def _early_continue(body: bytes) -> str | None:
+    """The continue token of a list page, read before the page is parsed: the API server writes
+    the list's metadata before its items, so the next page can be asked for while this one is
+    parsed. None when it is not found there (then the parsed page says)."""
+    head = body[:4096]
+    end = head.find(b'"items"')
+    m = _CONTINUE.search(head, 0, end) if end > 0 else None
+    return m.group(1).decode("ascii", "replace") if m else None
+
+
+def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str, namespace: str | None,
+               selector: str = "", shape: Shape | None = None,
+               prefetch: ThreadPoolExecutor | None = None) -> list[dict[str, Any]]:
+    """Every item of one LIST (all its pages), each shaped by `shape` as soon as its page is parsed;
+    with `prefetch`, the next page is on its way while this one is parsed."""
     accept = METADATA_ACCEPT if k.kind == "Secret" else JSON_ACCEPT
-    query: list[tuple[str, Any]] = [("limit", client.opts.page_size)]
-    if k.kind == "Event" and not client.opts.all_events:
+    query: list[tuple[str, Any]] = [("limit", opts.page_size)]
+    if selector:
+        query.append(("labelSelector", selector))
+    if k.kind == "Event" and not opts.all_events:
         query.append(("fieldSelector", "type=Warning"))  # checks read Warning events only
+    path = _resource_path(k, version, namespace)
+
+    def fetch(cont: str | None) -> Response:
+        return client.get(path, query + ([("continue", cont)] if cont else []), accept)
+
     items: list[dict[str, Any]] = []
-    cont: str | None = None
     api_version = f"{k.group}/{version}" if k.group else version
+    resp = fetch(None)
     while True:
-        q = query + ([("continue", cont)] if cont else [])
-        resp = client.get(_resource_path(k, version, namespace), q, accept)
         if resp.status == 403:
             raise _forbidden(resp, "list", k, namespace)
         if resp.status == 404:
             return []  # the kind is not served after all
         if resp.status != 200:
             raise ApiError(f"list {k.plural}: HTTP {resp.status}: {resp.message}")
+        early = _early_continue(resp.body) if prefetch is not None else None
+        ahead: Future[Response] | None = prefetch.submit(fetch, early) if prefetch is not None and early else None
         doc = resp.json()
+        del resp  # the page's bytes: only its parsed items are kept
         if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list):
             raise ApiError(f"list {k.plural}: the response is not a list")
         for item in doc.get("items") or []:
@@ -276,23 +188,26 @@ def _list_kind(client: KubeClient, k: KindInfo, version: str, namespace: str | N
             # List items of built-in kinds carry no apiVersion/kind; metadata-only items carry the wrong ones.
             item["apiVersion"], item["kind"] = api_version, k.kind
             item.setdefault("metadata", {})
-            items.append(item)
+            items.append(shape(item) if shape else item)
         cont = (doc.get("metadata") or {}).get("continue")
+        del doc
         if not cont:
             return items
+        resp = ahead.result() if ahead is not None and cont == early else fetch(cont)
 
 
-def _fetch_log(client: KubeClient, req: LogRequest) -> tuple[LogRequest, str | None | DataUnavailable]:
+def _fetch_log(client: KubeClient, opts: LiveOptions,
+               req: LogRequest) -> tuple[LogRequest, str | None | DataUnavailable]:
     query = [
         ("container", req.container),
-        ("tailLines", client.opts.log_tail_lines),
-        ("limitBytes", client.opts.log_limit_bytes),
+        ("tailLines", opts.log_tail_lines),
+        ("limitBytes", opts.log_limit_bytes),
     ]
     if req.previous:
         query.append(("previous", "true"))
     try:
         resp = client.get(f"/api/v1/namespaces/{req.namespace}/pods/{req.pod}/log", query, "text/plain, */*",
-                          tail_bytes=client.opts.log_limit_bytes)
+                          tail_bytes=opts.log_limit_bytes)
     except DataUnavailable as e:
         return req, e
     if resp.status == 200:
@@ -302,6 +217,15 @@ def _fetch_log(client: KubeClient, req: LogRequest) -> tuple[LogRequest, str | N
     if resp.status in (400, 404):
         return req, None  # no such (previous) container log
     return req, ApiError(f"logs of {req}: HTTP {resp.status}: {resp.message}")
+
+
+def _namespace_exists(client: KubeClient, name: str) -> bool | None:
+    """One GET per namespace asked with -n: False = it does not exist; None = we may not know (403)."""
+    try:
+        resp = client.get(f"/api/v1/namespaces/{name}")
+    except DataUnavailable:
+        return None
+    return True if resp.status == 200 else False if resp.status == 404 else None
 
 
 # ---- the source -----------------------------------------------------------------------------
@@ -341,79 +265,203 @@ def _review(client: KubeClient, q: AccessQuestion) -> tuple[AccessQuestion, bool
     return q, allowed if isinstance(allowed, bool) else None
 
 
+def _connect(opts: LiveOptions) -> tuple[KubeClient, str | None]:
+    """The client, and the server's version; a server that cannot be read at all is a LiveSourceError."""
+    client = KubeClient(opts.kubeconfig, opts.context, request_timeout=opts.request_timeout, retries=opts.retries,
+                        workers=opts.workers, deadline=opts.deadline)
+    (opts.progress or (lambda _msg: None))(f"connecting to {client.host}")
+    try:
+        version = client.get("/version")
+    except DeadlinePassed as e:
+        raise LiveSourceError(f"the API server at {client.host} did not answer within the run's deadline "
+                              f"of {opts.deadline:g}s") from e
+    except ApiError as e:
+        raise LiveSourceError(f"cannot reach the API server at {client.host}: {e}") from e
+    try:
+        server_version = version.obj().get("gitVersion") if version.status == 200 else None
+    except ApiError:
+        server_version = None
+    return client, server_version if isinstance(server_version, str) else None
+
+
+class _Laps:
+    """Seconds per phase, into Snapshot.timings (the benchmark's breakdown)."""
+
+    def __init__(self, into: dict[str, float], started: float):
+        self.into, self.last = into, started
+
+    def __call__(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.into[phase] = round(now - self.last, 4)
+        self.last = now
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic GC while pages are parsed: JSON makes no cycles, and each collection walks every
+    object already read (issue #15: most of the parse time). What was read is then frozen, so the
+    collections the checks trigger skip it."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was:
+            gc.enable()
+
+
+def _shaper(opts: LiveOptions, key: str, sharer: Sharer) -> Shape | None:
+    if not opts.prune:
+        return None
+    return lambda item: sharer.share(prune(item, key), key)
+
+
 def load_live(
     kinds: Iterable[str],
     logs_for: Callable[[Snapshot], list[LogRequest]],
     opts: LiveOptions,
     access_for: Callable[[Snapshot], list[AccessQuestion]] | None = None,
 ) -> Snapshot:
-    client = KubeClient(opts)
-    progress = opts.progress or (lambda _msg: None)
-    tick = opts.tick or (lambda _phase, _done, _total: None)
-    progress(f"connecting to {client.host}")
-    try:
-        version = client.get("/version")
-    except ApiError as e:
-        raise LiveSourceError(f"cannot reach the API server at {client.host}: {e}") from e
-    if version.status == 401:
-        raise LiveSourceError(f"the API server at {client.host} rejected our credentials (401 Unauthorized)")
-    try:
-        server_version = version.obj().get("gitVersion") if version.status == 200 else None
-    except ApiError:
-        server_version = None
-    if not isinstance(server_version, str):
-        server_version = None
+    with _gc_paused():
+        return _load(list(kinds), logs_for, opts, access_for)
 
-    wanted = [info(k) for k in kinds]
-    snap = Snapshot(
-        source=SourceInfo(kind="live", context=client.context_name, server_version=server_version),
-        namespaces=list(opts.namespaces) if opts.namespaces else None,
-    )
-    # Discover every group llmd-doctor knows, so "not served" is always an answer, never a guess.
-    crd_groups = {k.group for k in KINDS.values() if k.group not in CORE_GROUPS}
-    with ThreadPoolExecutor(max_workers=opts.workers) as pool:
-        who = pool.submit(_who_am_i, client)
-        try:
-            served = _discover(client, crd_groups) if crd_groups else {}
-            snap.served = served
-        except DataUnavailable as e:
-            snap.warnings.append(f"discovery failed ({e}); custom resources were not read")
-            served = None
 
-        jobs = []
-        for k in wanted:
-            if k.group in CORE_GROUPS:
-                version = k.versions[0]
-            elif served is not None and served.get(k.key):
-                have = served[k.key]
-                version = next((v for v in k.versions if v in have), have[0])
-            else:
-                if served is not None:
-                    snap.collected.add(k.key)  # not installed: the cluster has none
-                continue
-            scopes: list[str | None] = list(opts.namespaces) if (opts.namespaces and k.namespaced) else [None]
-            for ns in scopes:
-                jobs.append((k, ns, pool.submit(_list_kind, client, k, version, ns)))
+class _Reads:
+    """The LISTs of one run: submitted in rounds, absorbed into the snapshot in submission order."""
 
-        for done, (k, ns, fut) in enumerate(jobs, 1):
+    def __init__(self, client: KubeClient, opts: LiveOptions, pool: ThreadPoolExecutor, snap: Snapshot,
+                 prefetch: ThreadPoolExecutor):
+        self.client, self.opts, self.pool, self.snap, self.prefetch = client, opts, pool, snap, prefetch
+        self.sharer = Sharer()
+        self.jobs: list[tuple[KindInfo, str | None, str, Future[list[dict[str, Any]]]]] = []
+
+    def submit(self, k: KindInfo, version: str, ns: str | None = None, selector: str = "",
+               store: bool = True) -> Future[list[dict[str, Any]]]:
+        fut = self.pool.submit(_list_kind, self.client, self.opts, k, version, ns, selector,
+                               _shaper(self.opts, k.key, self.sharer), self.prefetch)
+        if store:
+            self.jobs.append((k, ns, selector, fut))
+        return fut
+
+    def absorb(self, progress: Callable[[str], None], tick: Callable[[str, int, int], None]) -> None:
+        snap = self.snap
+        seen_pods: set[tuple[str, str]] = set()
+        for done, (k, ns, selector, fut) in enumerate(self.jobs, 1):
             try:
                 items = fut.result()
                 good = [o for o in items if not misshapen(o)]
                 if len(good) < len(items):
                     snap.warnings.append(f"{len(items) - len(good)} {k.plural} of impossible shape ignored")
+                if k.key == POD.key and selector:  # pods come from overlapping lists
+                    good = [p for p in good if _pod_key(p) not in seen_pods]
+                if k.key == POD.key:
+                    seen_pods.update(_pod_key(p) for p in good)
                 snap.objects.setdefault(k.key, []).extend(good)
                 if k.key not in snap.errors:
                     snap.collected.add(k.key)
             except DataUnavailable as e:
                 snap.errors[k.key] = e
                 snap.collected.discard(k.key)
-                if isinstance(e, Forbidden):
+                if isinstance(e, Forbidden) and not any(str(d) == str(e) for d in snap.denied):
                     snap.denied.append(e)
-            progress(f"listed {k.plural}" + (f" in {ns}" if ns else ""))
-            tick("list", done, len(jobs))
+            where = f" in {ns}" if ns else ""
+            progress(f"listed {k.plural}{where}" + (f" ({selector})" if selector else ""))
+            tick("list", done, len(self.jobs))
+
+
+def _pod_key(p: dict[str, Any]) -> tuple[str, str]:
+    m = p.get("metadata") or {}
+    return (str(m.get("namespace") or ""), str(m.get("name") or ""))
+
+
+def _plan_pods(planner_keys: dict[str, Future[list[dict[str, Any]]]], unserved: set[str]) -> pod_queries.PodPlan:
+    """Wait for what the pod round depends on, then plan it (kinds not served: the cluster has none)."""
+    objects: dict[str, list[dict[str, Any]]] = {key: [] for key in unserved}
+    unreadable: set[str] = set()
+    for key, fut in planner_keys.items():
+        try:
+            objects[key] = fut.result()
+        except DataUnavailable:
+            unreadable.add(key)
+    return pod_queries.plan(objects, unreadable)
+
+
+def _load(
+    kinds: list[str],
+    logs_for: Callable[[Snapshot], list[LogRequest]],
+    opts: LiveOptions,
+    access_for: Callable[[Snapshot], list[AccessQuestion]] | None,
+) -> Snapshot:
+    started = time.perf_counter()
+    client, server_version = _connect(opts)
+    progress = opts.progress or (lambda _msg: None)
+    tick = opts.tick or (lambda _phase, _done, _total: None)
+    wanted = [info(k) for k in kinds]
+    snap = Snapshot(
+        source=SourceInfo(kind="live", context=client.context_name, server_version=server_version),
+        namespaces=list(opts.namespaces) if opts.namespaces else None,
+    )
+    lap = _Laps(snap.timings, started)
+    lap("connect")
+    # Discover every group llmd-doctor knows, so "not served" is always an answer, never a guess.
+    crd_groups = {k.group for k in KINDS.values() if k.group not in CORE_GROUPS}
+    pool = ThreadPoolExecutor(max_workers=opts.workers)
+    prefetch = ThreadPoolExecutor(max_workers=opts.workers)  # next pages only: never waits on the pool
+    try:
+        reads = _Reads(client, opts, pool, snap, prefetch)
+        who = pool.submit(_who_am_i, client)
+        asked = {ns: pool.submit(_namespace_exists, client, ns) for ns in opts.namespaces or []}
+        discovery_error: DataUnavailable | None = None
+        try:
+            served = _discover(client, pool, crd_groups) if crd_groups else {}
+            snap.served = served
+        except DataUnavailable as e:
+            snap.warnings.append(f"discovery failed ({e}); custom resources were not read")
+            served, discovery_error = None, e
+        lap("discovery")
+
+        pods_later = opts.select_pods and not opts.namespaces and any(k.key == POD.key for k in wanted)
+        planner: dict[str, Future[list[dict[str, Any]]]] = {}
+        unserved: set[str] = set()
+        extra = [k for k in [*(KINDS[key] for key in pod_queries.PLAN_INPUTS if key in KINDS), *PLANNER_KINDS]
+                 if pods_later and k.key not in {w.key for w in wanted}]
+        for k in [*wanted, *extra]:
+            if pods_later and k.key == POD.key:
+                continue
+            store = k in wanted
+            if k.group in CORE_GROUPS or k in PLANNER_KINDS:
+                version = k.versions[0]
+            elif served is not None and served.get(k.key):
+                have = served[k.key]
+                version = next((v for v in k.versions if v in have), have[0])
+            else:
+                if served is not None:
+                    unserved.add(k.key)
+                    if store:
+                        snap.collected.add(k.key)  # not installed: the cluster has none
+                elif isinstance(discovery_error, DeadlinePassed) and store:
+                    snap.errors[k.key] = discovery_error
+                continue
+            scopes: list[str | None] = list(opts.namespaces) if (opts.namespaces and k.namespaced) else [None]
+            for ns in scopes:
+                fut = reads.submit(k, version, ns, store=store)
+                if pods_later and k.key in pod_queries.PLAN_INPUTS:
+                    planner[k.key] = fut
+        if pods_later:
+            plan = _plan_pods(planner, unserved)
+            for q in plan.queries:
+                reads.submit(POD, "v1", q.namespace, q.selector)
+            snap.pod_scope = plan.scope
+            progress("pods: every pod (" + plan.why + ")" if plan.scope is None else
+                     f"pods: {len(plan.scope.namespaces)} namespaces in full, {len(plan.scope.selectors)} selectors")
+            lap("lists")
+        reads.absorb(progress, tick)
+        snap.missing_namespaces = [ns for ns, fut in asked.items() if fut.result() is False]
+        lap("pods" if pods_later else "lists")
 
         reqs = logs_for(snap)
-        for done, (req, res) in enumerate(pool.map(lambda r: _fetch_log(client, r), reqs), 1):
+        for done, (req, res) in enumerate(pool.map(lambda r: _fetch_log(client, opts, r), reqs), 1):
             tick("logs", done, len(reqs))
             if isinstance(res, DataUnavailable):
                 snap.log_errors[req] = res
@@ -425,12 +473,20 @@ def load_live(
                 snap.logs[req] = res
         if reqs:
             progress(f"read {len(reqs)} logs")
+        lap("logs")
         # Access reviews are one POST each: ask the first few, the checks evaluate the rest from the
-        # RBAC objects they already have (and say which way each answer was found).
-        questions = (access_for(snap) if access_for else [])[: opts.max_access_reviews]
-        for q, allowed in pool.map(lambda q: _review(client, q), questions):
+        # RBAC objects they already have (and say which way each answer was found). None past the
+        # deadline: an unasked question is evaluated statically, a failed one would be an error.
+        questions = [] if client.deadline.passed() else (access_for(snap) if access_for else [])
+        for q, allowed in pool.map(lambda q: _review(client, q), questions[: opts.max_access_reviews]):
+            if allowed is None and client.deadline.passed():
+                continue
             snap.access[q] = allowed
         snap.source.user = who.result() or client.user_name
+        lap("reviews")
+    finally:
+        # A fatal error (401, TLS) in one read: do not start the reads still queued.
+        pool.shutdown(wait=True, cancel_futures=True)
+        prefetch.shutdown(wait=True, cancel_futures=True)
     snap.requests = client.requests
     return snap
-

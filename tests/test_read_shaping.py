@@ -1,0 +1,216 @@
+"""The live source's shortcuts change nothing a check says (issue #15).
+
+Two shortcuts make a large cluster cheap to read: pods are listed only where the checks can care
+about them (sources/pod_queries.py), and each object is cut to the fields the checks read, with
+identical parts shared (sources/prune.py). For every example, every real-failure case
+(tests/cases), and each of them with ordinary team namespaces added around it (bench/apps.py: the
+shape of a shared cluster), all checks run on the full snapshot and on the shortened one and must
+give exactly the same results. These run the real checks, so a check that starts reading a field
+the keep-lists drop, or a pod the plan leaves out, fails here.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakeapi.selectors import parse_label_selector
+
+from bench.apps import AppCluster
+from llmd_doctor.engine import run_checks
+from llmd_doctor.model import CheckResult
+from llmd_doctor.registry import load_specs
+from llmd_doctor.snapshot import Snapshot
+from llmd_doctor.sources import pod_queries
+from llmd_doctor.sources.bundle import BundleData, read_bundle, snapshot_from_bundle_data
+from llmd_doctor.sources.prune import Sharer, prune
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted(p.name for p in (ROOT / "examples").iterdir() if (p / "bundle.yaml").exists())
+CASES = sorted((ROOT / "tests" / "cases").glob("*.yaml"))
+SPECS = load_specs(plugins=False)
+
+
+def _case(path: Path) -> BundleData:
+    sys.path.insert(0, str(path.parent))
+    try:
+        from build import load_case  # tests/cases/build.py
+    finally:
+        sys.path.remove(str(path.parent))
+    return load_case(path)[0].data
+
+
+def bundles() -> list[Any]:
+    out = [pytest.param(lambda name=name: read_bundle(ROOT / "examples" / name), id=name) for name in EXAMPLES]
+    out += [pytest.param(lambda p=p: _case(p), id=f"case-{p.stem}") for p in CASES]
+    return out
+
+
+Obj = dict[str, Any]
+
+
+def _vllm_container(image: str = "vllm/vllm-openai:v0.10.1") -> Obj:
+    return {"name": "vllm", "image": image, "args": ["--model", "Qwen/Qwen3-0.6B", "--port", "8000"],
+            "resources": {"limits": {"nvidia.com/gpu": "1"}}}
+
+
+def with_teams(data: BundleData, extra: str = "") -> BundleData:
+    """The bundle with six ordinary team namespaces around it (DaemonSets on its nodes, a Job, a bare
+    pod), plus one `extra` llm-d-looking thing outside llm-d's namespaces."""
+    data = copy.deepcopy(data)
+    nodes = [o["metadata"]["name"] for o in data.objects if o.get("kind") == "Node"] or ["node-a", "node-b"]
+    apps = AppCluster(nodes, seed=12)
+    apps.daemonset("kube-system", "node-exporter")
+    apps.bare_pod("team-0", "netshoot-debug")
+    apps.job("team-1", "nightly-report-1")
+    for i in range(6):
+        apps.namespace(f"team-{i}", 5)
+    if extra == "bare-vllm-pod":  # nothing owns it, nothing selects it, no label says what it is
+        pod = apps._pod("team-2", "vllm-experiment", {"run": "vllm-experiment"}, None, "web", 8000, "default")
+        pod["spec"]["containers"] = [_vllm_container()]
+        apps.objects.append(pod)
+    elif extra == "vllm-deployment":  # a model server no pool selects, in a team namespace
+        apps.deployment("team-3", "qwen", "web", 2)
+        for o in apps.objects:
+            spec = (o.get("spec") or {}).get("template", {}).get("spec") if o.get("kind") != "Pod" else o.get("spec")
+            if (o["metadata"].get("name") or "").startswith("qwen") and spec:
+                spec["containers"] = [_vllm_container()]
+    elif extra == "role-labelled-pod":  # the role label set on a pod whose template has none
+        pod = next(o for o in apps.objects if o["kind"] == "Pod" and o["metadata"]["namespace"] == "team-4")
+        pod["metadata"]["labels"] = {**pod["metadata"]["labels"], "llm-d.ai/role": "decode"}
+    elif extra == "gpu-deployment":  # a GPU workload with an image no pattern knows
+        apps.deployment("team-5", "embedder", "web", 2)
+        for o in apps.objects:
+            spec = (o.get("spec") or {}).get("template", {}).get("spec") if o.get("kind") != "Pod" else o.get("spec")
+            if (o["metadata"].get("name") or "").startswith("embedder") and spec:
+                spec["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] = "1"
+    data.objects.extend(apps.objects)
+    return data
+
+
+# cluster.access says how many objects were read: fewer pods read is a different, true, count.
+COUNTS_READ = ("cluster.access",)
+
+
+def view(results: list[CheckResult]) -> list[tuple[Any, ...]]:
+    """Everything a report shows of the results, durations aside."""
+    return [(r.spec.id, str(r.status)) if r.spec.id in COUNTS_READ else
+            (r.spec.id, str(r.status), r.message, tuple(r.blocked_by),
+             tuple((str(f.status), f.message, f.object, f.evidence, f.remediation, f.capabilities)
+                   for f in r.findings)) for r in results]
+
+
+def checks_on(snap: Snapshot) -> list[tuple[Any, ...]]:
+    return view(run_checks(SPECS, snap))
+
+
+def full(data: BundleData) -> Snapshot:
+    return snapshot_from_bundle_data(copy.deepcopy(data))
+
+
+def pruned(data: BundleData) -> Snapshot:
+    """The snapshot as the live source keeps it with `prune`: every object cut, equal parts shared."""
+    snap = full(data)
+    sharer = Sharer()
+    snap.objects = {key: [sharer.share(prune(o, key), key) for o in items] for key, items in snap.objects.items()}
+    return snap
+
+
+def plan_for(snap: Snapshot) -> pod_queries.PodPlan:
+    objects = {key: list(snap.objects.get(key, [])) for key in pod_queries.PLAN_INPUTS}
+    return pod_queries.plan(objects)
+
+
+def selected(data: BundleData) -> tuple[Snapshot, pod_queries.PodPlan, int]:
+    """The snapshot with only the pods the plan lists (as the API server would answer its queries)."""
+    snap = full(data)
+    plan = plan_for(snap)
+    pods = snap.objects.get("Pod", [])
+    chosen: dict[tuple[str, str], Obj] = {}
+    for q in plan.queries:
+        match: Callable[[dict[str, str]], bool] = parse_label_selector(q.selector)
+        for p in pods:
+            m = p["metadata"]
+            if (q.namespace is None or m.get("namespace") == q.namespace) and match(m.get("labels") or {}):
+                chosen.setdefault((m.get("namespace"), m["name"]), p)
+    snap.objects["Pod"] = list(chosen.values())
+    snap.pod_scope = plan.scope
+    return snap, plan, len(pods)
+
+
+@pytest.mark.parametrize("load", bundles())
+def test_pruned_objects_give_the_same_results(load: Callable[[], BundleData]) -> None:
+    data = load()
+    assert checks_on(pruned(data)) == checks_on(full(data))
+    teams = with_teams(data)
+    assert checks_on(pruned(teams)) == checks_on(full(teams))
+
+
+@pytest.mark.parametrize("load", bundles())
+def test_the_pods_a_plan_lists_give_the_same_results(load: Callable[[], BundleData]) -> None:
+    data = with_teams(load())
+    snap, plan, total = selected(data)
+    assert plan.scope is not None, plan.why  # llm-d is a small part of this cluster: pods are selected
+    assert len(snap.objects["Pod"]) < total
+    assert checks_on(snap) == checks_on(full(data))
+
+
+@pytest.mark.parametrize("extra", ["bare-vllm-pod", "vllm-deployment", "role-labelled-pod", "gpu-deployment"])
+def test_llm_d_looking_pods_outside_llm_d_namespaces_are_still_read(extra: str) -> None:
+    data = with_teams(read_bundle(ROOT / "examples" / "healthy"), extra)
+    snap, plan, _ = selected(data)
+    assert plan.scope is not None
+    assert checks_on(snap) == checks_on(full(data))
+    read = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in snap.objects["Pod"]}
+    wanted = {
+        "bare-vllm-pod": lambda ns, name: name == "vllm-experiment",
+        "vllm-deployment": lambda ns, name: name.startswith("qwen-"),
+        "role-labelled-pod": lambda ns, name: ns == "team-4" and any(
+            p["metadata"]["name"] == name and "llm-d.ai/role" in p["metadata"]["labels"] for p in snap.objects["Pod"]),
+        "gpu-deployment": lambda ns, name: name.startswith("embedder-"),
+    }[extra]
+    assert any(wanted(ns, name) for ns, name in read), f"the {extra} pods were not read"
+
+
+def test_the_plan_says_what_it_left_out() -> None:
+    snap, plan, total = selected(with_teams(read_bundle(ROOT / "examples" / "healthy")))
+    scope = plan.scope
+    assert scope is not None
+    assert "llm-d" in scope.namespaces and not any(ns.startswith("team-") for ns in scope.namespaces)
+    assert scope.complete("llm-d") and not scope.complete("team-0") and not scope.complete(None)
+    assert scope.workloads_left_out > 0 and "pod template" in scope.left_out
+    doc = scope.to_dict()
+    assert doc["namespaces"] == scope.namespaces and all("labelSelector" in s for s in doc["selectors"])
+    # The pods of no controller (the bare debug pod) are read wherever they are.
+    assert any(p["metadata"]["name"] == "netshoot-debug" for p in snap.objects["Pod"])
+
+
+def test_a_cluster_that_is_mostly_llm_d_lists_every_pod() -> None:
+    plan = plan_for(full(read_bundle(ROOT / "examples" / "healthy")))
+    assert plan.scope is None and plan.queries == [pod_queries.EVERY_POD] and "most pods" in plan.why
+
+
+def test_a_kind_the_plan_needs_that_could_not_be_read_lists_every_pod() -> None:
+    snap = full(with_teams(read_bundle(ROOT / "examples" / "healthy")))
+    objects = {key: list(snap.objects.get(key, [])) for key in pod_queries.PLAN_INPUTS}
+    plan = pod_queries.plan(objects, unreadable={"ReplicaSet.apps"})
+    assert plan.scope is None and "ReplicaSet.apps could not be read" in plan.why
+    # Without DaemonSets their pods (and the StatefulSets', which share the label) are read as unowned.
+    plan = pod_queries.plan(objects, unreadable={"DaemonSet.apps"})
+    unowned = next(q for q in plan.queries if q.namespace is None and q.selector.startswith("!"))
+    assert "controller-revision-hash" not in unowned.selector and "!pod-template-hash" in unowned.selector
+
+
+@pytest.mark.parametrize(("selector", "query"), [
+    ({"matchLabels": {"app": "vllm", "tier": "decode"}}, "app=vllm,tier=decode"),
+    ({"matchExpressions": [{"key": "role", "operator": "In", "values": ["b", "a"]},
+                           {"key": "x", "operator": "Exists"}, {"key": "y", "operator": "DoesNotExist"}]},
+     "role in (a,b),x,!y"),
+    ({}, None), ({"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["1"]}]}, None), ([1], None),
+])
+def test_label_selectors_become_query_strings(selector: Any, query: str | None) -> None:
+    assert pod_queries.selector_query(selector) == query
