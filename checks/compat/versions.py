@@ -118,7 +118,16 @@ def _routes(topo: Topology, notes: list[str]) -> Iterator[Finding]:
     for epp in topo.epps:
         targets.setdefault((epp.target.name, epp.target.namespace), []).append(epp)
     pools_per_gateway: dict[str, set[tuple[str, str, str]]] = {}
+    shape: dict[str, dict[str, int]] = {}  # gateway -> the shape its known issues need to bite
     for route in routes:
+        per_rule = max((sum(1 for b in rule.get("backendRefs") or [] if b.get("kind") == "InferencePool")
+                        for rule in (route.obj.get("spec") or {}).get("rules") or []), default=0)
+        ports = max((len(b.pool.target.target_ports) for b in route.pool_backends if b.pool.found), default=0)
+        for parent in route.parents:
+            if parent.gateway.found:
+                s = shape.setdefault(parent.gateway.target.ref, {"min_pools_per_rule": 0, "min_target_ports": 0})  # type: ignore[union-attr]
+                s["min_pools_per_rule"] = max(s["min_pools_per_rule"], per_rule)
+                s["min_target_ports"] = max(s["min_target_ports"], ports)
         for b in route.pool_backends:
             for epp in targets.get((b.name, b.namespace), []):
                 t = epp.target
@@ -158,9 +167,11 @@ def _routes(topo: Topology, notes: list[str]) -> Iterator[Finding]:
         rel = _release(topo.controllers.get(impl_name, []))
         if impl is None or rel is None:
             continue
+        have = {**shape.get(gw_ref, {}), "min_pools_per_gateway": len(pools)}
         for issue in impl.known_issues(rel.version):
-            if len(pools) < int(issue.get("min_pools_per_gateway", 0)):
-                continue
+            needs = {k: int(v) for k, v in issue.items() if k.startswith("min_")}
+            if any(k not in have or have[k] < n for k, n in needs.items()):
+                continue  # the shape it needs to bite is not there (or not one llmd-doctor can see)
             yield Finding(Status(issue.get("status", "warn")), f"{impl.title} {rel.version_text}: {issue['message']} "
                           f"({gw_ref} routes to {len(pools)} InferencePools)", gw_ref,
                           (f"{rel.ref} image {rel.image}", f"known issue: {issue['source']}"),

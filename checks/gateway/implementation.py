@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from llmd_doctor import k8s
+from llmd_doctor.gateways import GatewayImplementation
 from llmd_doctor.kinds import (
     CONFIGMAP,
     DEPLOYMENT,
@@ -88,10 +89,12 @@ def _judge(snap: Snapshot, g: Gateway) -> Iterator[Finding]:
     if c is not None:
         facts.append(f"controller {c.ref} ({c.label})")
         if pool_routes:
-            switch = impl.switch(c)
+            switch = impl.switch(c, _switch_config(snap, impl))
             if switch.state == "off":
                 problems += 1
                 what = switch.text if switch.name else f"{' / '.join(switch.names)} not set"
+                if switch.ignored:
+                    what += f"; {', '.join(switch.ignored)} is set, but this release does not read that name"
                 yield Finding(Status.FAIL, f"{c.ref} ({impl.title} {c.label}) does not turn InferencePool support on "
                               f"({what}): {g.ref}'s routes to InferencePools fail", c.ref,
                               (f"{impl.title} reads {' / '.join(switch.names)} ({switch.source})",),
@@ -116,6 +119,14 @@ def _judge(snap: Snapshot, g: Gateway) -> Iterator[Finding]:
         managed = " (managed: its controller and data plane run outside the cluster)" if impl.managed else ""
         yield Finding(Status.PASS, f"{g.ref}: {impl.title}{managed}" + (f"; {'; '.join(facts)}" if facts else "")
                       + (f"; routes {', '.join(groups)} InferencePools" if groups else ""), g.ref)
+
+
+def _switch_config(snap: Snapshot, impl: GatewayImplementation) -> dict | None:
+    """The ConfigMap a configuration-file switch lives in (Envoy Gateway's), when it could be read."""
+    where = impl.switch_config()
+    if where is None or snap.gap(CONFIGMAP, where[0]) is not None:
+        return None
+    return snap.get(CONFIGMAP, where[0], where[1])
 
 
 def _parameters(snap: Snapshot, g: Gateway, allowed: list[dict], facts: list[str]) -> Iterator[Finding]:

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from llmd_doctor import k8s
+from llmd_doctor.gateways.base import common_condition_signatures
 from llmd_doctor.kinds import DEPLOYMENT, GATEWAY_CLASS, GATEWAY_KEY, HTTPROUTE, POD, POOL_KEYS, SERVICE
-from llmd_doctor.knowledge import fill, match_log, match_signatures
+from llmd_doctor.knowledge import fill, match_signatures, signature_from
 from llmd_doctor.model import GATEWAY_ROUTING, OPENAI_API, CheckContext, Finding, Severity, Status
 from llmd_doctor.registry import check
 from llmd_doctor.topology import Gateway, Route, topology
@@ -46,20 +47,19 @@ def _cause(route: Route, cond: Obj, gw: Gateway | None) -> tuple[str, str | None
                 ["failure case httproute-created-before-inferencepool-stale-backendnotfound"],
             )
     text = f"{reason}: {message}"
-    impl = gw.implementation if gw else None
-    hits = match_log("httproute-status", text)
-    if impl is not None and not hits:
-        hits = match_signatures(impl.condition_signatures, text)
+    sigs = gw.implementation.condition_signatures if gw is not None and gw.implementation is not None \
+        else tuple(signature_from({**e, "component": "httproute-status"}) for e in common_condition_signatures())
+    hits = match_signatures(tuple(x for x in sigs if x.component in ("httproute-status", "")), text)
     if not hits:
         return f"{reason or 'no reason'}: {message or 'no message'}", None, []
     sig, groups, _ = hits[0]
     cause = fill(sig.cause, groups)
     extra = [f"known as {sig.id} ({'; '.join(sig.sources)})"] if sig.sources else []
-    if sig.id in ("unsupported-inferencepool-group", "invalid-kind") and impl is not None and gw is not None:
+    if reason in ("InvalidKind", "InvalidDestinationKind") and gw is not None and gw.implementation is not None:
         c = gw.controller.target
-        supported, source = impl.pool_groups(c)
+        supported, source = gw.implementation.pool_groups(c)
         if supported is not None:
-            cause += f"; {gw.label} routes InferencePools of {', '.join(supported)} ({source})"
+            cause += f"; {gw.label} routes InferencePools of {', '.join(supported) or 'no group'} ({source})"
         if c is not None:
             extra.append(f"{gw.label}: {c.ref} image {c.image}")
     return cause, fill(sig.fix, groups), extra

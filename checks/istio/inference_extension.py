@@ -68,7 +68,10 @@ def _judge(g: Gateway, routes: list[Route], services: list[dict]) -> Finding:
     route_ev = _route_evidence(routes)
     switch = impl.switch(c)
     if switch.state == "off":
-        what = switch.text if switch.name else f"neither {' nor '.join(switch.names)} is set"
+        what = switch.text if switch.name else f"{' nor '.join(switch.names)} is not set" if len(switch.names) == 1 \
+            else f"neither {' nor '.join(switch.names)} is set"
+        if switch.ignored:
+            what += f"; {', '.join(switch.ignored)} is set, but Istio {version} does not read that name"
         return Finding(
             Status.FAIL,
             f"{c.ref} (Istio {version}) does not enable the Gateway API Inference Extension ({what}): Istio "

@@ -281,9 +281,9 @@ def test_route_invalid_kind_on_istio_128_with_experimental_pool_fails() -> None:
     assert res.status == Status.FAIL
     f = finding(res, Status.FAIL, ROUTE_REF)
     assert "InvalidKind" in f.message
-    assert "does not route to InferencePools of group inference.networking.x-k8s.io" in f.message
+    assert "does not route InferencePools of group inference.networking.x-k8s.io" in f.message
     assert "Istio 1.28.1 routes InferencePools of inference.networking.k8s.io" in f.message
-    assert any("istio-1.28-rejects-experimental-inferencepool-group" in e for e in f.evidence)
+    assert any("known as istio-unsupported-inferencepool-group" in e for e in f.evidence)
 
 
 def test_route_inference_extension_disabled_names_the_istiod_flag() -> None:
@@ -414,7 +414,7 @@ def test_kgateway_20_with_v1_pool_fails_with_compat_source() -> None:
     assert res.status == Status.FAIL
     f = finding(res, Status.FAIL, ROUTE_REF)
     assert "kgateway v2.0.4, which routes only inference.networking.x-k8s.io" in f.message
-    assert any("compat: https://github.com/kubernetes-sigs/gateway-api-inference-extension/blob/v1.0.0/site-src/guides/index.md" in e for e in f.evidence)
+    assert any(e.startswith("compat: https://github.com/kgateway-dev/kgateway/") for e in f.evidence)
 
 
 def test_kgateway_21_and_gke_route_v1_pools() -> None:

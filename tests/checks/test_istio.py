@@ -34,7 +34,7 @@ def test_healthy_example_passes_every_istio_check() -> None:
     assert results["istio.control-plane"].objects == [ISTIOD]
     assert "Istio 1.27.0" in results["istio.control-plane"].message
     ext = results["istio.inference-extension"]
-    assert "SUPPORT_GATEWAY_API_INFERENCE_EXTENSION=true" in ext.message
+    assert "ENABLE_GATEWAY_API_INFERENCE_EXTENSION=true" in ext.message
     assert "Service/llm-d/ms-llm-d-ip-f2239922" in ext.message  # Istio's shadow Service for the pool
     assert results["istio.epp-destination-rule"].objects == [f"DestinationRule/llm-d/{DR_NAME}"]
 
@@ -107,26 +107,37 @@ def test_env_flag_missing_fails_with_the_route_condition() -> None:
     assert res.status == Status.FAIL
     f = finding(res, Status.FAIL, ISTIOD)
     assert "does not enable the Gateway API Inference Extension" in f.message
-    assert "SUPPORT_GATEWAY_API_INFERENCE_EXTENSION" in f.message
+    assert "ENABLE_GATEWAY_API_INFERENCE_EXTENSION is not set" in f.message  # the only name 1.27.0 reads
     assert any("InferencePool is not enabled" in e for e in f.evidence)
     assert any("no shadow Service" in e for e in f.evidence)
-    assert "pilot.env.SUPPORT_GATEWAY_API_INFERENCE_EXTENSION=true" in res.remediation  # Istio 1.27 name
+    assert "pilot.env.ENABLE_GATEWAY_API_INFERENCE_EXTENSION=true" in res.remediation
     assert set(res.lost_capabilities) == {GATEWAY_ROUTING, *EPP_CAPABILITIES}
+
+
+def test_the_pre_release_flag_name_on_1_27_is_named_as_the_cause() -> None:
+    """Istio 1.27.0 renamed SUPPORT_… to ENABLE_… before release (istio/istio PR 57220): the old name alone
+    leaves the extension off, and the finding says so."""
+    sc = example("healthy")
+    set_istio(sc, "1.27.0", flag="SUPPORT_GATEWAY_API_INFERENCE_EXTENSION")
+    res = result(sc, "istio.inference-extension")
+    assert res.status == Status.FAIL
+    assert "SUPPORT_GATEWAY_API_INFERENCE_EXTENSION=true is set, but Istio 1.27.0 does not read that name" \
+        in finding(res, Status.FAIL, ISTIOD).message
 
 
 def test_env_flag_false_fails_naming_the_value() -> None:
     sc = example("healthy")
     c = containers(sc, "istiod")[0]
-    next(e for e in c["env"] if e["name"] == "SUPPORT_GATEWAY_API_INFERENCE_EXTENSION")["value"] = "false"
+    next(e for e in c["env"] if e["name"] == "ENABLE_GATEWAY_API_INFERENCE_EXTENSION")["value"] = "false"
     res = result(sc, "istio.inference-extension")
     assert res.status == Status.FAIL
-    assert "SUPPORT_GATEWAY_API_INFERENCE_EXTENSION=false" in finding(res, Status.FAIL, ISTIOD).message
+    assert "ENABLE_GATEWAY_API_INFERENCE_EXTENSION=false" in finding(res, Status.FAIL, ISTIOD).message
 
 
 def test_env_flag_from_a_reference_warns() -> None:
     sc = example("healthy")
     c = containers(sc, "istiod")[0]
-    e = next(e for e in c["env"] if e["name"] == "SUPPORT_GATEWAY_API_INFERENCE_EXTENSION")
+    e = next(e for e in c["env"] if e["name"] == "ENABLE_GATEWAY_API_INFERENCE_EXTENSION")
     e.pop("value")
     e["valueFrom"] = {"configMapKeyRef": {"name": "istiod-env", "key": "inference"}}
     res = result(sc, "istio.inference-extension")
@@ -169,13 +180,13 @@ def test_istio_127_with_v1_pool_fails() -> None:
     assert "routes only inference.networking.x-k8s.io" in finding(res, Status.FAIL, GATEWAY_REF).message
 
 
-def test_dev_build_version_is_not_judged() -> None:
-    # llm-d v0.2-v0.4 ran 1.28-alpha builds that still routed x-k8s.io pools: no false failure.
+def test_dev_build_is_judged_by_its_prerelease_facts() -> None:
+    # llm-d v0.2-v0.4 ran 1.28-alpha builds that still read SUPPORT_… and routed x-k8s.io pools: no false failure.
     sc = example("healthy")
     set_istio(sc, "1.28-alpha.89f30b26ba71bf5e538083a4720d0bc2d8c06401")
     res = result(sc, "istio.inference-extension")
     assert res.status == Status.PASS
-    assert "pre-release or unknown build" in res.message
+    assert "1.28-alpha" in res.message and "SUPPORT_GATEWAY_API_INFERENCE_EXTENSION=true" in res.message
 
 
 def test_kgateway_gateway_skips_the_istio_extension_checks() -> None:

@@ -453,7 +453,8 @@ def test_log_requests_only_for_unhealthy_pods_previous_when_restarted() -> None:
     sc, ref = crashloop(Scenario.example("healthy"), CUDA_OOM)
     reqs = {(r.pod, r.container, r.previous) for r in spec.logs(sc.snapshot())}
     pod = ref.rsplit("/", 1)[1]
-    assert reqs == {(pod, "vllm", True), (pod, "routing-proxy", False)}
+    # A crash-looping container's current log is its last run; the previous one the run before.
+    assert reqs == {(pod, "vllm", True), (pod, "vllm", False), (pod, "routing-proxy", False)}
 
 
 def test_vllm_signatures_carry_sources_and_compile() -> None:

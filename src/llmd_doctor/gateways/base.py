@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -77,6 +77,9 @@ class Switch:
     names: tuple[str, ...] = ()  # every name this release reads
     enable: str = ""  # how to turn it on, as the user types it
     source: str = ""
+    # Names other releases read that are set on this controller, which its release ignores (the trap of
+    # Istio's SUPPORT_… name, which 1.27.0 no longer reads).
+    ignored: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -89,13 +92,23 @@ class Switch:
 
 @dataclass(frozen=True)
 class Release:
-    """What one release range of an implementation routes and needs."""
+    """What one release range of an implementation routes and needs (for pre-release builds in the
+    range, `prerelease` overrides: their features cannot be read off the version number)."""
 
     versions: str
     pool_groups: tuple[str, ...]
     source: str
     switch: dict[str, Any] = field(default_factory=dict)
+    requires: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    prerelease: Release | None = None
+
+    @classmethod
+    def of(cls, r: dict[str, Any], versions: str | None = None) -> Release:
+        pre = r.get("prerelease")
+        return cls(str(versions or r["versions"]), tuple(r.get("pool_groups") or ()), str(r.get("source") or ""),
+                   dict(r.get("switch") or {}), dict(r.get("requires") or {}), str(r.get("note") or ""),
+                   cls.of(pre, versions or r["versions"]) if isinstance(pre, dict) else None)
 
 
 @dataclass(frozen=True)
@@ -108,6 +121,7 @@ class DataPlaneSpec:
     service: str | None
     labels: dict[str, str]
     source: str
+    name_pattern: str | None = None  # a regex for hashed names (Envoy Gateway)
 
 
 class GatewayImplementation:
@@ -174,12 +188,19 @@ class GatewayImplementation:
         return Controller(self.name, workload, container, text, v.parse(release), v.parse(text), revision)
 
     def version_text(self, workload: Obj, container: Obj) -> str | None:
-        """The version as shipped: the image tag (suffixes like -distroless dropped), else a label."""
-        tag = k8s.image_tag(str(container.get("image", "")))
-        if tag and v.parse(tag):
-            return re.sub(r"-(distroless|debug)$", "", tag)
-        label = k8s.labels(workload).get("app.kubernetes.io/version")
-        return label if label and v.parse(label) else None
+        """The version as shipped, read where the facts say (`version_from`): the image tag (suffixes
+        like -distroless dropped), or a label of the workload."""
+        sources = (self.facts.get("controller") or {}).get("version_from") or ["image-tag"]
+        for how in [sources] if isinstance(sources, str) else sources:
+            if how == "image-tag":
+                tag = k8s.image_tag(str(container.get("image", "")))
+                if tag and v.parse(tag):
+                    return re.sub(r"-(distroless|debug)$", "", tag)
+            elif str(how).startswith("label:"):
+                label = k8s.labels(workload).get(str(how)[len("label:"):])
+                if label and v.parse(label):
+                    return label
+        return None
 
     def controller_for(self, gateway: Obj, controller_name: str | None,
                        controllers: list[Controller]) -> Controller | None:
@@ -190,21 +211,29 @@ class GatewayImplementation:
 
     @cached_property
     def releases(self) -> tuple[Release, ...]:
-        return tuple(Release(str(r["versions"]), tuple(r["pool_groups"]), str(r.get("source") or ""),
-                             dict(r.get("switch") or {}), str(r.get("note") or ""))
-                     for r in self.facts.get("releases") or [])
+        return tuple(Release.of(r) for r in self.facts.get("releases") or [])
 
     def release(self, version: v.Version | None) -> Release | None:
         if version is None:
             return None
         return next((r for r in self.releases if v.in_range(version, r.versions)), None)
 
+    def release_of(self, controller: Controller | None) -> Release | None:
+        """The facts of the controller's build: its release's, or for a pre-release build of that
+        range the `prerelease` facts when there are any (else none: they cannot be read off the number)."""
+        if controller is None:
+            return None
+        if controller.version is not None:
+            return self.release(controller.version)
+        rel = self.release(controller.nominal)
+        return rel.prerelease if rel is not None else None
+
     def pool_groups(self, controller: Controller | None) -> tuple[tuple[str, ...] | None, str]:
         """InferencePool API groups this implementation routes (at the controller's release), with
-        the source; None when unknown (a dev build or unknown version whose releases disagree)."""
+        the source; None when unknown (a dev build or an unknown version whose releases disagree)."""
         if not self.releases:
             return None, ""
-        rel = self.release(controller.version) if controller is not None else None
+        rel = self.release_of(controller)
         if rel is not None:
             return rel.pool_groups, rel.source
         if controller is not None and controller.version is not None:
@@ -215,16 +244,26 @@ class GatewayImplementation:
 
     # ---- the inference-extension switch ---------------------------------------------------------
 
-    def switch(self, controller: Controller | None) -> Switch:
+    def switch(self, controller: Controller | None, config: Obj | None = None) -> Switch:
+        """Whether the controller has InferencePool support on. `config`: the object a `config` switch
+        lives in (the ConfigMap `switch.config` names), when the caller could read it."""
         base = dict(self.facts.get("switch") or {"kind": "always"})
-        rel = self.release((controller.version or controller.nominal) if controller else None)
+        rel = self.release_of(controller)
         if rel is not None and rel.switch:
             base.update(rel.switch)
+        elif controller is not None and controller.version is None:
+            # A dev build without facts of its own: any name some release reads may be the one it reads.
+            names = [*base.get("names", []), *(n for r in self.releases for p in (r, r.prerelease) if p
+                                               for n in p.switch.get("names", []))]
+            base["names"] = list(dict.fromkeys(names))
         kind = str(base.get("kind", "env"))
         names = tuple(str(n) for n in base.get("names") or ())
-        enable, source = str(base.get("enable") or ""), str(base.get("source") or "")
+        enable, source = " ".join(str(base.get("enable") or "").split()), str(base.get("source") or "")
+        if kind == "config":
+            return self._config_switch(base, config, enable, source)
         if kind in ("always", "not-observable") or not names:
-            return Switch("always" if kind != "not-observable" else kind, names=names, enable=enable, source=source)
+            return Switch(kind if kind in ("always", "not-observable") else "always", names=names, enable=enable,
+                          source=source)
         if controller is None:
             return Switch("unknown", names=names, enable=enable, source=source)
         truthy = tuple(str(t) for t in base.get("truthy") or _TRUE)
@@ -240,14 +279,34 @@ class GatewayImplementation:
         for n, value in found:
             if value is not None and value.strip() in truthy:
                 return Switch("on", n, value, names, enable, source)
-        if any(value is None for _, value in found):
-            n = next(n for n, value in found if value is None)
-            return Switch("unknown", n, None, names, enable, source)
-        default_on = bool(base.get("default"))
+        unset = next((n for n, value in found if value is None), None)
+        if unset is not None:
+            return Switch("unknown", unset, None, names, enable, source)
+        others = {n for r in self.releases for p in (r, r.prerelease) if p for n in p.switch.get("names", [])}
+        ignored = tuple(f"{n}={value}" for n in sorted(others - set(names))
+                        for present, value in [controller.env(n)] if present and value and value.strip() in truthy)
         if found:
-            n, value = found[0]
-            return Switch("off", n, value, names, enable, source)
-        return Switch("on" if default_on else "off", None, None, names, enable, source)
+            return Switch("off", found[0][0], found[0][1], names, enable, source, ignored)
+        return Switch("on" if base.get("default") else "off", None, None, names, enable, source, ignored)
+
+    def _config_switch(self, base: dict[str, Any], config: Obj | None, enable: str, source: str) -> Switch:
+        """A switch that is a setting in the controller's configuration file (Envoy Gateway's
+        extensionManager.backendResources listing InferencePool)."""
+        where = base.get("config") or {}
+        name = f"ConfigMap {where.get('namespace')}/{where.get('configmap')} key {where.get('key')}"
+        if config is None:
+            return Switch("unknown", name, None, (), enable, source)
+        text = str((config.get("data") or {}).get(str(where.get("key"))) or "")
+        on = "InferencePool" in text and "backendResources" in text
+        return Switch("on" if on else "off", name, "lists InferencePool in backendResources" if on
+                      else "does not list InferencePool in extensionManager.backendResources", (), enable, source)
+
+    def switch_config(self) -> tuple[str, str, str] | None:
+        """(namespace, ConfigMap, key) a `config` switch lives in, for the caller to look up."""
+        where = (self.facts.get("switch") or {}).get("config") or {}
+        if (self.facts.get("switch") or {}).get("kind") != "config" or not where.get("configmap"):
+            return None
+        return str(where.get("namespace")), str(where["configmap"]), str(where.get("key"))
 
     # ---- parametersRef and data plane ---------------------------------------------------------------
 
@@ -269,7 +328,9 @@ class GatewayImplementation:
             namespace=values["namespace"] if ns == "gateway" else fill(ns),
             deployment=fill(dp.get("deployment")), service=fill(dp.get("service")),
             labels={str(a): str(fill(b)) for a, b in (dp.get("selector_labels") or {}).items()},
-            source=str(dp.get("source") or ""),
+            source=" ".join(str(dp.get("source") or "").split()),
+            name_pattern=str(dp["name_pattern"]).replace("{namespace}", re.escape(values["namespace"]))
+            .replace("{gateway}", re.escape(values["gateway"])) if dp.get("name_pattern") else None,
         )
 
     # ---- logs and known issues -------------------------------------------------------------------
@@ -280,8 +341,10 @@ class GatewayImplementation:
 
     @cached_property
     def condition_signatures(self) -> tuple[Signature, ...]:
-        return tuple(signature_from({**e, "component": self.name})
-                     for e in self.facts.get("condition_signatures") or [])
+        """Status conditions this implementation writes, then the ones every implementation writes."""
+        own = [e for e in self.facts.get("condition_signatures") or []]
+        return tuple(signature_from({**e, "component": e.get("component") or self.name})
+                     for e in own + common_condition_signatures())
 
     def known_issues(self, version: v.Version | None) -> list[dict[str, Any]]:
         if version is None:
@@ -294,6 +357,12 @@ class GatewayImplementation:
         """Objects the controller creates for a pool it reconciled (Istio's shadow Service), as refs:
         evidence that it picked the pool up."""
         return []
+
+
+@cache
+def common_condition_signatures() -> list[dict[str, Any]]:
+    """The route conditions the Gateway API spec defines, written alike by every implementation (_common.yaml)."""
+    return list(load_facts(__name__, "_common").get("condition_signatures") or [])
 
 
 def load_facts(module: str, name: str) -> dict[str, Any]:
