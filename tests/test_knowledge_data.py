@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from checks import _knowledge, _versions
+from llmd_doctor import knowledge as _knowledge
+from llmd_doctor import versions as _versions
 
 FILES = ("epp_plugins", "vllm", "gpus")
 

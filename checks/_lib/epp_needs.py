@@ -47,6 +47,8 @@ def needs(snap: Snapshot, epp: Epp) -> list[Need]:
                 severity, why = "warn", f"{why} (if its CRD is installed; the snapshot does not say)"
         if rule.get("unless_served") and _served(snap, rule["unless_served"]):
             continue
+        if any(epp.flags.get(flag) == value for flag, value in (rule.get("unless_flag") or {}).items()):
+            continue
         ns = epp.target.namespace if rule.get("scope") == "pool" else None
         for res in rule["resources"]:
             out.append(Need(group, str(res), tuple(rule["verbs"]), ns, severity, why))

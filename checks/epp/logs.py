@@ -46,6 +46,7 @@ def _config_flags(epp: Epp) -> str:
     requires=("cluster.access",),
     capabilities=EPP_CAPABILITIES,
     logs=_log_requests,
+    signatures=("epp",),
     explains=("epp.deployment", "inferencepool.endpoint-picker", "inferencepool.status", "e2e.chat-completion",
               "e2e.routing"),
     why="A crash-looping endpoint picker says why in its previous log: a config it could not load, a CRD "

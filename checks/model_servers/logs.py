@@ -41,6 +41,7 @@ def _caps(topo: Topology, pod: Obj, groups: list[ServerGroup]) -> tuple[str, ...
     requires=("cluster.access",),
     capabilities=SERVING_CAPABILITIES,
     logs=_log_requests,
+    signatures=("vllm", "routing-sidecar"),
     explains=("model-servers.pods", "inferencepool.selector", "e2e.chat-completion", "e2e.models"),
     why="A model server that crashes or never gets Ready says why in its log: the traceback, not the "
         "pod's status, names the cause.",

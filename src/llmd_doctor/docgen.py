@@ -18,15 +18,10 @@ from llmd_doctor import docsref
 from llmd_doctor.model import CORE_CAPABILITIES, CheckSpec
 from llmd_doctor.registry import load_specs
 
-# Which signature families (checks/knowledge/signatures_*.yaml, by `component`) report under which
-# check: the component each check passes to `_knowledge.match_log`. A spec that declares
-# `signatures` itself wins. A test asserts every component in the knowledge files is listed here.
-SIGNATURE_COMPONENTS: dict[str, tuple[str, ...]] = {
-    "epp.logs": ("epp",),
-    "model-servers.logs": ("vllm", "routing-sidecar"),
-    "httproute.status": ("httproute-status",),
-}
-# Checks that report the `known_issues` of checks/knowledge/compat.yaml.
+# Checks that report what the gateway implementations' facts (src/llmd_doctor/gateways/*.yaml) know:
+# route conditions, controller log lines, known-bad releases.
+CONDITION_CHECKS = ("httproute.status",)
+GATEWAY_LOG_CHECKS = ("gateway.implementation",)
 KNOWN_ISSUE_CHECKS = ("compat.versions",)
 
 COMPONENT_LABELS = {
@@ -74,28 +69,44 @@ def _placeholders(text: str) -> str:
 
 
 def known_causes(spec: CheckSpec) -> list[KnownCause]:
-    from llmd_doctor.checks import _knowledge
+    from llmd_doctor import knowledge
+    from llmd_doctor.gateways import implementations
 
-    components = getattr(spec, "signatures", None) or SIGNATURE_COMPONENTS.get(spec.id, ())
+    components = spec.signatures
     out = [
         KnownCause(sig.id, COMPONENT_LABELS.get(comp, comp), sig.status, _placeholders(sig.cause),
                    _placeholders(sig.fix), sig.versions, sig.sources)
         for comp in components
-        for sig in _knowledge.signatures(comp)
+        for sig in knowledge.signatures(comp)
     ]
-    if spec.id in KNOWN_ISSUE_CHECKS:
-        for issue in _knowledge.load("compat").get("known_issues") or []:
-            out.append(KnownCause(
-                f"{issue['implementation']}-{issue['versions']}", f"{issue['implementation']} version",
-                str(issue.get("status", "warn")), _placeholders(issue["message"]), _placeholders(issue["fix"]),
-                f"{issue['implementation']} {issue['versions']}", tuple(s.strip() for s in str(issue["source"]).split(", "))))
+    seen: set[str] = set()
+    for impl in implementations():
+        sigs = []
+        if spec.id in CONDITION_CHECKS:
+            sigs += [(sig, f"{impl.title} route condition (reason: message)") for sig in impl.condition_signatures
+                     if sig.component == "httproute-status"]
+        if spec.id in GATEWAY_LOG_CHECKS:
+            sigs += [(sig, f"{impl.title} controller log") for sig in impl.log_signatures]
+        for sig, reads in sigs:
+            if sig.id not in seen:
+                seen.add(sig.id)
+                out.append(KnownCause(sig.id, reads, sig.status, _placeholders(sig.cause), _placeholders(sig.fix),
+                                      sig.versions, sig.sources))
+        if spec.id in KNOWN_ISSUE_CHECKS:
+            for issue in impl.facts.get("known_issues") or []:
+                out.append(KnownCause(
+                    str(issue.get("id") or f"{impl.name}-{issue['versions']}"), f"{impl.title} version",
+                    str(issue.get("status", "warn")), _placeholders(str(issue["message"])),
+                    _placeholders(str(issue["fix"])), f"{impl.title} {issue['versions']}",
+                    tuple(x.strip() for x in str(issue["source"]).split(", "))))
     return out
 
 
 def entry(spec: CheckSpec, specs: list[CheckSpec]) -> CheckEntry:
     """A check's documentation; `specs` (the catalog) gives the checks that wait on it."""
     required_by = tuple(s.id for s in specs if spec.id in s.requires)
-    why = [f"Severity {spec.severity.value}: {_SEVERITY_MEANS.get(spec.severity.value, '')}."]
+    why = [spec.why] if spec.why else []
+    why.append(f"Severity {spec.severity.value}: {_SEVERITY_MEANS.get(spec.severity.value, '')}.")
     core = [c for c in spec.capabilities if c in CORE_CAPABILITIES]
     if core:
         why.append(f"A failure here can break inference itself ({', '.join(core)}): verdict `broken`.")

@@ -152,6 +152,8 @@ class CheckSpec:
     explains: tuple[str, ...] = ()
     # Why the check matters, for `llmd-doctor explain` and docs/checks.md.
     why: str = ""
+    # The log-signature components (checks/knowledge/signatures_*.yaml) whose matches it reports.
+    signatures: tuple[str, ...] = ()
 
     @property
     def anchor(self) -> str:

@@ -98,6 +98,7 @@ def check(
     access: AccessFn | None = None,
     explains: Iterable[str] = (),
     why: str = "",
+    signatures: Iterable[str] = (),
 ) -> Callable[[CheckFn], CheckFn]:
     """Declare a check. The decorated function takes a CheckContext and yields Findings.
 
@@ -122,6 +123,7 @@ def check(
             module=fn.__module__,
             explains=tuple(explains),
             why=" ".join(why.split()),
+            signatures=tuple(signatures),
         )
         setattr(fn, _SPEC_ATTR, spec)
         return fn
