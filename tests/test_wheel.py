@@ -13,8 +13,6 @@ import venv
 from importlib.metadata import version
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 # What the wheel is built from (pyproject.toml's package-dir); nothing else of the repository.
 SOURCES = ("pyproject.toml", "README.md", "src", "checks", "templates")
@@ -25,7 +23,7 @@ def _build_wheel(tmp: Path) -> Path:
     working tree). Offline with --no-build-isolation when this environment's setuptools can build it
     (the test extras pin one that can), else pip fetches the build backend."""
     src = tmp / "src-copy"
-    src.mkdir()
+    src.mkdir(parents=True)
     for name in SOURCES:
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
@@ -38,13 +36,11 @@ def _build_wheel(tmp: Path) -> Path:
     return next((tmp / "dist").glob("llmd_doctor-*.whl"))
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _install(tmp: Path) -> Path:
     """A fresh virtualenv with the wheel installed (--no-index: nothing is downloaded). Its
     dependencies (typer, pyyaml, ...) come from this environment's site-packages through a .pth
     line: a plain path entry, so this environment's editable llmd_doctor (a .pth *hook* there) is
     not loaded and `llmd_doctor` can only come from the wheel."""
-    tmp = tmp_path_factory.mktemp("wheel")
     wheel = _build_wheel(tmp)
     env_dir = tmp / "venv"
     venv.create(env_dir, with_pip=False)
@@ -63,7 +59,11 @@ def run(env_dir: Path, *argv: str, cwd: Path) -> subprocess.CompletedProcess[str
     return subprocess.run(list(argv), capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
 
 
-def test_explain_from_the_installed_wheel_offline(installed: Path, tmp_path: Path) -> None:
+def test_explain_from_the_installed_wheel_offline(tmp_path: Path) -> None:
+    """One test, not two sharing a module fixture: under pytest-xdist each worker would build its own wheel."""
+    installed = _install(tmp_path / "build")
+    tmp_path = tmp_path / "elsewhere"
+    tmp_path.mkdir()
     where = run(installed, "python", "-c", "import llmd_doctor; print(llmd_doctor.__file__)", cwd=tmp_path)
     assert where.stdout.startswith(str(installed)), where  # the wheel's copy, not the repository's
     res = run(installed, "llmd-doctor", "explain", "epp.logs", cwd=tmp_path)
@@ -78,9 +78,7 @@ def test_explain_from_the_installed_wheel_offline(installed: Path, tmp_path: Pat
                 "print([m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'httpx', 'urllib3')])",
                 cwd=tmp_path)
     assert probe.stdout.strip().splitlines()[-1] == "[]"  # nothing that could reach a network
-
-
-def test_the_wheels_references_are_followable(installed: Path, tmp_path: Path) -> None:
+    # Every docs reference a run prints can be followed with the installed tool.
     res = run(installed, "llmd-doctor", "check", "--bundle", str(ROOT / "examples" / "seed-rosa-epp-segfault"),
               cwd=tmp_path)
     assert res.returncode == 1 and "docs: llmd-doctor explain epp.logs" in res.stdout
