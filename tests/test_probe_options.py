@@ -84,3 +84,25 @@ def test_bad_values_raise_click_errors_for_the_entry_point() -> None:
     with pytest.raises(click.BadParameter) as exc:
         probe_options(True, "ftp://x", None, None, "30s", "5s", 5)
     assert exc.value.format_message() == "Invalid value for --gateway-url: 'ftp://x' is not an http:// or https:// URL"
+
+
+def test_every_probe_request_says_who_sends_it(httpx_mock) -> None:  # noqa: ANN001
+    """User-Agent llmd-doctor/<version>: a platform team finds the probe in the gateway's access log."""
+    import httpx
+    from scenario import Scenario
+
+    from llmd_doctor import __version__
+    from llmd_doctor.probes import run_probes
+
+    gw = "http://gw.test"
+    httpx_mock.add_response(method="GET", url=f"{gw}/v1/models", json={"object": "list", "data": [{"id": "m"}]})
+    httpx_mock.add_response(method="POST", url=f"{gw}/v1/chat/completions", is_reusable=True, json={
+        "id": "c", "object": "chat.completion", "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "4"}, "finish_reason": "stop"}]})
+    snap = Scenario.example("healthy").snapshot()
+    snap.source.kind = "live"
+    with httpx.Client() as client:
+        run_probes(snap, ProbeOptions(client=client, gateway_url=gw, prefix_requests=2))
+    sent = httpx_mock.get_requests()
+    assert len(sent) >= 4  # models, chat, streamed chat, the prefix series
+    assert {r.headers["user-agent"] for r in sent} == {f"llmd-doctor/{__version__}"}
