@@ -38,6 +38,12 @@ def test_found_in_the_working_directory(tmp_path: Path) -> None:
     assert cfg.suppress[0].expires == date(2026, 12, 31)
 
 
+def test_timeout_and_docs_url() -> None:
+    cfg = parse({"timeout": "2m", "requestTimeout": "500ms", "docsUrl": "https://docs.test/checks.html"})
+    assert (cfg.timeout, cfg.request_timeout, cfg.docs_url) == ("2m", "500ms", "https://docs.test/checks.html")
+    assert parse({}).timeout is None and parse({}).docs_url is None
+
+
 def test_no_file_is_an_empty_config(tmp_path: Path) -> None:
     assert load(cwd=tmp_path).suppress == []
 
@@ -51,6 +57,9 @@ def test_no_file_is_an_empty_config(tmp_path: Path) -> None:
         ({"suppress": [{"check": "epp.logs", "reason": "r", "expires": "soon"}]}, "must be a date"),
         ({"suppress": "epp.logs"}, "suppress must be a list"),
         ([1, 2], "the top level must be a mapping"),
+        ({"timeout": "soon"}, "timeout must be a duration (e.g. 10s, 2m), not 'soon'"),
+        ({"requestTimeout": 10}, "requestTimeout must be a string"),
+        ({"docsUrl": "docs/checks.md"}, "docsUrl must be an http:// or https:// URL, not 'docs/checks.md'"),
     ],
 )
 def test_invalid_config_is_a_one_line_error(doc: object, message: str) -> None:
