@@ -28,10 +28,18 @@ def test_seed_json_names_the_missing_config(capsys: pytest.CaptureFixture[str]) 
     code, out, err = run(capsys, "check", "--bundle", SEED, "-o", "json")
     assert code == 1
     doc = json.loads(out)  # one document, nothing else on stdout
-    assert doc["schema_version"] == "1"
+    assert doc["schema_version"] == "2"
     assert doc["tool"]["name"] == "llmd-doctor"
     assert doc["source"]["kind"] == "bundle" and doc["source"]["context"] == "rosa-prod"
-    assert set(doc["summary"]) == {"pass", "warn", "fail", "error", "skip", "blocked", "suppressed", "verdict"}
+    assert set(doc["summary"]) == {"pass", "warn", "fail", "error", "skip", "blocked", "suppressed", "verdict",
+                                   "unverified"}
+    assert any(u.startswith("end-to-end request") for u in doc["summary"]["unverified"])
+    # Two problems, as in the seed's own report: the EPP that never loaded its config, the route around the pool.
+    assert [(p["root"], sorted(p["checks"])) for p in doc["problems"]] == [
+        ("epp.config", ["epp.config", "epp.deployment", "epp.logs", "inferencepool.endpoint-picker"]),
+        ("httproute.backends", ["httproute.backends", "inferencepool.status"]),
+    ]
+    assert [s["problem"] for s in doc["next_steps"]] == [p["id"] for p in doc["problems"]]
     checks = {c["id"]: c for c in doc["checks"]}
     logs = checks["epp.logs"]
     assert logs["status"] == "fail"

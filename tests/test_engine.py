@@ -86,7 +86,8 @@ def test_report_verdict_capabilities_and_exit_codes() -> None:
     assert report.verdict == "degraded"
     assert report.exit_code("fail") == 1 and report.exit_code("never") == 0
     doc = report.to_dict()
-    assert doc["summary"] == {"pass": 2, "warn": 0, "fail": 1, "error": 0, "skip": 0, "blocked": 0, "suppressed": 0, "verdict": "degraded"}
+    assert doc["summary"] == {"pass": 2, "warn": 0, "fail": 1, "error": 0, "skip": 0, "blocked": 0, "suppressed": 0, "verdict": "degraded",
+                              "unverified": []}
 
 
 def test_error_only_exits_3_with_fail_on_error() -> None:

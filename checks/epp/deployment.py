@@ -22,7 +22,7 @@ INPUTS = (DEPLOYMENT, POD, *POOL_KEYS, HTTPROUTE)
     inputs=INPUTS,
     requires=("cluster.access",),
     capabilities=EPP_CAPABILITIES,
-    explains=("inferencepool.endpoint-picker", "inferencepool.status", "e2e.chat-completion", "e2e.routing"),
+    explains=("inferencepool.endpoint-picker", "e2e.chat-completion", "e2e.routing"),
     why="The gateway asks the endpoint picker for every request to its pool: with no Ready EPP pod, "
         "cache-aware routing is gone — and so is routing itself when the pool fails closed.",
     remediation=(

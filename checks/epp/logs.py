@@ -47,7 +47,7 @@ def _config_flags(epp: Epp) -> str:
     capabilities=EPP_CAPABILITIES,
     logs=_log_requests,
     signatures=("epp",),
-    explains=("epp.deployment", "inferencepool.endpoint-picker", "inferencepool.status", "e2e.chat-completion",
+    explains=("epp.deployment", "inferencepool.endpoint-picker", "e2e.chat-completion",
               "e2e.routing"),
     why="A crash-looping endpoint picker says why in its previous log: a config it could not load, a CRD "
         "that is not installed, a read it was refused.",

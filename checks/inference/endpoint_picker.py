@@ -70,7 +70,7 @@ def _pool_flags(epp: Epp, pool: Pool) -> str:
     inputs=(*POOL_KEYS, SERVICE, POD, DEPLOYMENT, HTTPROUTE),
     requires=("cluster.access",),
     capabilities=POOL_CAPABILITIES,
-    explains=("inferencepool.status", "e2e.chat-completion", "e2e.routing"),
+    explains=("e2e.chat-completion", "e2e.routing"),
     why="The gateway asks the endpoint picker named in the pool for every request: a reference to a missing "
         "Service, a wrong port or an EPP watching another pool breaks cache-aware routing — and routing "
         "itself when the pool fails closed.",

@@ -41,7 +41,7 @@ def _workload_events(snap: Snapshot, g: ServerGroup) -> list[str]:
     inputs=INPUTS,
     requires=("cluster.access",),
     capabilities=SERVING_CAPABILITIES,
-    explains=("inferencepool.selector", "model-servers.logs", "e2e.chat-completion", "e2e.models", "e2e.routing"),
+    explains=("inferencepool.selector", "e2e.chat-completion", "e2e.models", "e2e.routing"),
     why="Without a Ready model-server pod nothing answers a request, whatever the gateway and the endpoint "
         "picker do.",
     remediation="See the cause named above; `kubectl describe pod -n <ns> <pod>` shows the same events.",

@@ -1,7 +1,8 @@
-"""The Report: results plus what they mean (summary, verdict, capabilities, next steps).
+"""The Report: results plus what they mean — problems (a root cause and its symptoms), the verdict,
+what could not be verified, capabilities, one next step per problem.
 
-Renderers are pure functions of a Report; `to_dict` is the JSON contract of
-shared/spec/checks-and-report.md (schema_version 1).
+Renderers are pure functions of a Report; `to_dict` is the JSON contract (docs/reports.md,
+schema_version 2: `problems[]`, the `unknown` verdict, `summary.unverified`).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from llmd_doctor.model import (
     Severity,
     Status,
 )
+from llmd_doctor.problems import Problem, Related, group
 from llmd_doctor.snapshot import SourceInfo
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 _SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.MAJOR: 1, Severity.MINOR: 2, Severity.INFO: 3}
 _PROBLEM_RANK = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2}
 #: `--fail-on` levels: the statuses that make the gate fail.
@@ -62,8 +64,9 @@ class NextStep:
     docs: str
     # Checks that cannot run until this one is fixed (blocked on it).
     unblocks: list[str] = field(default_factory=list)
-    # Other problems with the same remediation (one step fixes them all).
+    # The other checks of the problem this step fixes (its symptoms).
     also: list[str] = field(default_factory=list)
+    problem: str = ""  # the problem's id
 
 
 @dataclass
@@ -74,6 +77,8 @@ class Report:
     results: list[CheckResult]
     warnings: list[str] = field(default_factory=list)
     probes: dict[str, Any] = field(default_factory=dict)
+    # Which objects belong together (topology.related): problem grouping asks it. None: by check only.
+    related: Related | None = field(default=None, repr=False, compare=False)
 
     # ---- derived -----------------------------------------------------------------------------
 
@@ -109,62 +114,70 @@ class Report:
         return out
 
     @property
-    def verdict(self) -> str:
-        if not any(r.status in (Status.WARN, Status.FAIL, Status.ERROR) for r in self.judged):
-            return "healthy"
-        core = [c for c in self.capabilities if c.name in CORE_CAPABILITIES]
-        if any(c.status == "unavailable" for c in core) or all(c.status == "unknown" for c in core):
-            return "broken"
-        return "degraded"
+    def problems(self) -> list[Problem]:
+        """warn/fail results grouped by root cause, in the order to fix them."""
+        if not hasattr(self, "_problems"):
+            self._problems = group(self.results, self.related)
+        return self._problems
 
     @property
-    def problems(self) -> list[CheckResult]:
-        """fail, warn and error results, root causes first (blocked ones hang under them)."""
+    def issues(self) -> list[CheckResult]:
+        """fail, error and warn results (judged), worst first."""
         rank = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2}
         probs = [r for r in self.judged if r.status in rank]
         return sorted(probs, key=lambda r: (rank[r.status], _SEVERITY_ORDER[r.spec.severity]))
+
+    @property
+    def unverified(self) -> list[str]:
+        """What no passing check shows: reads refused or failed, data not collected, the probe not run."""
+        out: list[str] = []
+        for r in self.judged:
+            if r.status == Status.ERROR:
+                out.append(f"{r.id}: {r.message}")
+            elif r.id == "e2e.chat-completion" and r.status == Status.SKIP:
+                out.append(f"end-to-end request ({r.message.removeprefix('not applicable: ')})")
+            elif r.status == Status.SKIP and any(f.unverified for f in r.findings):
+                out.append(f"{r.id}: {r.message}")
+            else:
+                out += [f"{r.id}: {f.message}" for f in r.findings if f.unverified and f.status != Status.PASS
+                        and r.status not in (Status.SKIP,) and f.message not in r.message]
+        return list(dict.fromkeys(out))
+
+    @property
+    def verdict(self) -> str:
+        """broken: a core capability is lost; degraded: problems, but inference is shown to work;
+        unknown: no capability lost, but what a verdict needs could not be read or shown (refused or
+        failed reads, a core capability no passing check shows, nothing of llm-d found); healthy:
+        nothing wrong, and inference is shown to work (what was not verified is listed beside it)."""
+        core = self.core_capabilities
+        if any(c.status == "unavailable" for c in core):
+            return "broken"
+        if any(r.spec.area == "cluster" and r.status == Status.FAIL for r in self.judged):
+            return "unknown"  # the run could not see the cluster (or found nothing of llm-d in it)
+        if any(c.status == "unknown" and c.because for c in core):
+            return "unknown"  # checks that would show it could not (refused reads, data not collected)
+        if self.problems:
+            return "degraded"
+        return "unknown" if any(r.status == Status.ERROR for r in self.judged) else "healthy"
 
     def blocked_under(self, check_id: str) -> list[CheckResult]:
         return [r for r in self.results if r.status == Status.BLOCKED and check_id in r.blocked_by]
 
     @property
     def root_causes_first(self) -> list[CheckResult]:
-        """Problems in the order to fix them: failures before errors before warnings, then the
-        checks that block others, then by severity; a problem whose remediation defers to another
-        problem's check (e.g. "epp.logs names the cause") comes after that check."""
-        order = {r.id: i for i, r in enumerate(self.results)}
-        probs = sorted(
-            self.problems,
-            key=lambda r: (_PROBLEM_RANK[r.status], -len(self.blocked_under(r.id)),
-                           _SEVERITY_ORDER[r.spec.severity], order[r.id]),
-        )
-        ids = [r.id for r in probs]
-        for r in list(probs):
-            named = [i for i in ids if i != r.id and re.search(rf"(?<![\w.-]){re.escape(i)}(?![\w-])", r.remediation)]
-            later = [probs.index(x) for x in probs if x.id in named and probs.index(x) > probs.index(r)]
-            if later:
-                probs.remove(r)
-                probs.insert(max(later), r)
-        return probs
+        """The problems' results, each problem's root first, in the order to fix them, then the errors."""
+        out = [r for p in self.problems for r in p.results]
+        return out + [r for r in self.issues if r.status == Status.ERROR]
 
     @property
     def next_steps(self) -> list[NextStep]:
-        """One step per remediation, in root-cause order (`root_causes_first`)."""
-        probs = self.root_causes_first
-        steps: list[NextStep] = []
-        by_action: dict[str, NextStep] = {}
-        for r in probs:
-            action = r.remediation
-            if not action:
-                continue
-            unblocks = [b.id for b in self.blocked_under(r.id)]
-            if action in by_action:
-                step = by_action[action]
-                step.also.append(r.id)
-                step.unblocks.extend(u for u in unblocks if u not in step.unblocks)
-                continue
-            by_action[action] = step = NextStep(r.id, r.spec.title, action, r.spec.docs, unblocks)
-            steps.append(step)
+        """One step per problem, in the order to do them: its root's fix."""
+        steps = []
+        for p in self.problems:
+            root = p.root
+            unblocks = [b.id for r in p.results for b in self.blocked_under(r.id)]
+            steps.append(NextStep(root.id, root.spec.title, p.remediation, root.spec.docs, list(dict.fromkeys(unblocks)),
+                                  [r.id for r in p.symptoms], p.id))
         return steps
 
     # ---- views the renderers share ----------------------------------------------------------------
@@ -214,6 +227,7 @@ class Report:
         return out
 
     def exit_code(self, fail_on: str = "fail", fail_on_error: bool = False) -> ExitCode:
+        """1: findings at or above `fail_on`; 3: a check could not run and `fail_on_error`; 0 otherwise."""
         if self.gating(fail_on):
             return ExitCode.FINDINGS
         if fail_on_error and any(r.status == Status.ERROR for r in self.judged):
@@ -229,11 +243,13 @@ class Report:
             "source": self.source.to_dict(),
             "started_at": self.started_at,
             "duration_s": round(self.duration_s, 3),
-            "summary": {**self.counts, "suppressed": len(self.suppressed), "verdict": self.verdict},
+            "summary": {**self.counts, "suppressed": len(self.suppressed), "verdict": self.verdict,
+                        "unverified": self.unverified},
+            "problems": [p.to_dict() for p in self.problems],
             "checks": [result_to_dict(r) for r in self.results],
             "capabilities": [c.to_dict() for c in self.capabilities],
             "next_steps": [
-                {"check": s.check_id, "title": s.title, "action": s.action, "docs": s.docs,
+                {"problem": s.problem, "check": s.check_id, "title": s.title, "action": s.action, "docs": s.docs,
                  "unblocks": list(s.unblocks), "also": list(s.also)}
                 for s in self.next_steps
             ],

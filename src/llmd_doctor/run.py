@@ -111,6 +111,8 @@ def diagnose(opts: RunOptions) -> Report:
         from llmd_doctor.config import apply_suppressions
 
         warnings += apply_suppressions(results, opts.suppress)
+    from llmd_doctor.topology import topology
+
     return Report(
         source=snapshot.source,
         started_at=started_at,
@@ -118,4 +120,5 @@ def diagnose(opts: RunOptions) -> Report:
         results=results,
         warnings=warnings,
         probes=dict(snapshot.probes),
+        related=topology(snapshot).related,
     )

@@ -116,6 +116,77 @@ class Topology:
         groups = self.servers
         return Items([p for g in groups for p in g.pods], groups.gaps)
 
+    # ---- which objects belong together ------------------------------------------------------------
+
+    def related(self, ref: str) -> frozenset[str]:
+        """The objects of the component an object belongs to, as refs (`Kind/ns/name`): an endpoint
+        picker with its pods, Services, ServiceAccount and pool; a pool with its EPP, Service, model
+        servers and the routes that reach or bypass it; a route with its backends and Gateways; a
+        Gateway with its routes, controller and data plane. Problem grouping asks it: a check's failure
+        explains another's when their objects are related."""
+        comps: dict[str, frozenset[str]] = self.snapshot.derive("topology-components", self._components)
+        return comps.get(ref, frozenset({ref}))
+
+    def _components(self) -> dict[str, frozenset[str]]:
+        links: dict[str, set[str]] = {}
+
+        def link(a: str, b: str) -> None:
+            links.setdefault(a, set()).add(b)
+            links.setdefault(b, set()).add(a)
+
+        def pod_ref(p: dict[str, Any]) -> str:
+            return f"Pod/{p['metadata'].get('namespace')}/{p['metadata'].get('name')}"
+
+        for e in self._epps:
+            for p in e._pods:
+                link(e.ref, pod_ref(p))
+            for s in e._services:
+                link(e.ref, f"Service/{s['metadata'].get('namespace')}/{s['metadata'].get('name')}")
+            link(e.ref, f"ServiceAccount/{e.namespace}/{e.service_account}")
+            if e._pool.target is not None:
+                link(e.ref, e._pool.target.ref)
+        for pool in self._pools:
+            if pool._epp_service.target is not None:
+                link(pool.ref, f"Service/{pool.namespace}/{pool.epp.name}")
+            for e in pool._backing_epps:
+                link(pool.ref, e.ref)
+            for g in pool._servers:
+                link(pool.ref, g.ref)
+                for p in g.pods:
+                    link(g.ref, pod_ref(p))
+            for r in pool._routes:
+                link(pool.ref, r.ref)
+        for r in self._routes:
+            for b in r.backends:
+                target = b._pool.target or b._pool_behind.target
+                if target is not None:
+                    link(r.ref, target.ref)
+                if b.is_service:
+                    link(r.ref, f"Service/{b.namespace}/{b.name}")
+            for p in r.parents:
+                link(r.ref, f"Gateway/{p.namespace}/{p.name}")
+        for g in self._gateways:
+            if g._controller.target is not None:
+                link(g.ref, g._controller.target.ref)
+            dp = g._data_plane
+            if dp is not None and dp.deployment.target is not None:
+                d = dp.deployment.target
+                link(g.ref, f"Deployment/{d['metadata'].get('namespace')}/{d['metadata'].get('name')}")
+                for p in dp.pods:
+                    link(g.ref, pod_ref(p))
+        for g in self._servers:
+            for p in g.pods:
+                link(g.ref, pod_ref(p))
+        # Two hops: a crashed EPP pod relates to the EPP's pool; a bypassing route to the pool's EPP.
+        out: dict[str, frozenset[str]] = {}
+        for ref, near in links.items():
+            far = set(near)
+            for n in near:
+                far |= links.get(n, set())
+            far.add(ref)
+            out[ref] = frozenset(far)
+        return out
+
     # ---- impact ------------------------------------------------------------------------------------
 
     def impact_of_epp(self, epp: Epp) -> tuple[str, ...]:
