@@ -37,7 +37,7 @@ from ._config_source import file_findings, no_config
     inputs=(DEPLOYMENT, POD, CONFIGMAP, *POOL_KEYS, HTTPROUTE, REPLICASET, STATEFULSET),
     requires=("cluster.access",),
     capabilities=EPP_CAPABILITIES,
-    explains=("epp.logs", "epp.deployment", "inferencepool.endpoint-picker", "inferencepool.status",
+    explains=("epp.logs", "epp.deployment", "inferencepool.endpoint-picker",
               "e2e.chat-completion", "e2e.routing"),
     why="An EPP given flags its release does not take, a pool it cannot find, or a plugins config it cannot "
         "load exits at start or routes nothing — the most common cause of a crash-looping endpoint picker.",
