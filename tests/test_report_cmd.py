@@ -71,14 +71,17 @@ def test_seed_markdown_report_carries_the_seeds_facts(capsys: pytest.CaptureFixt
     assert "`epp.logs`" in missing
     status = section(md, "🎯 Current status")
     assert "**Advanced features**: ❌ **BLOCKED** by" in status and "**Verdict:** ⚠️ degraded" in status
-    # Next steps: the root cause's fix (the plugins config) comes before the symptom's.
+    # Next steps: one per problem (schema 2), root cause first: the EPP's plugins config, whose fix
+    # also fixes its symptoms, then the route that bypasses the pool.
     steps = section(md, "📋 Next steps")
-    first = re.search(r"^1\. (.*)$", steps, re.M)
-    assert first and "`epp.logs`" in first.group(1) and "-configFile" in first.group(1)
-    assert steps.index("`epp.logs`") < steps.index("`epp.deployment`")
-    assert "kubectl logs -n <ns> <epp-pod> --previous" in steps
+    numbered = re.findall(r"^(\d+)\. (.*)$", steps, re.M)
+    assert [n for n, _ in numbered] == ["1", "2"], numbered
+    assert "`epp.config`" in numbered[0][1] and "-configFile /etc/epp/epp-config.yaml" in numbered[0][1]
+    assert "`httproute.backends`" in numbered[1][1]
+    assert "`epp.logs`" in steps.split("2. ", 1)[0]  # a symptom the first step fixes
+    assert "Docs: `llmd-doctor explain epp.config`" in steps
     conclusion = section(md, "🏆 Conclusion")
-    assert "unavailable because of" in conclusion and "Endpoint picker logs (`epp.logs`)" in conclusion
+    assert "unavailable because of Endpoint picker flags and config (`epp.config`)" in conclusion
     assert "End-to-end test" not in md  # the bundle records no probe
 
 
@@ -92,9 +95,10 @@ def test_healthy_markdown_report(capsys: pytest.CaptureFixture[str]) -> None:
 def test_every_format_and_output_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, _ = run(capsys, "report", "--bundle", SEED, "--format", "json")
     doc = json.loads(out)
-    assert code == 0 and doc["schema_version"] == "1" and doc["summary"]["verdict"] == "degraded"
+    assert code == 0 and doc["schema_version"] == "2" and doc["summary"]["verdict"] == "degraded"
     assert {c["id"]: c["status"] for c in doc["checks"]}["epp.logs"] == "fail"
-    assert doc["next_steps"][0]["check"] == "epp.logs" and "unblocks" in doc["next_steps"][0]
+    assert [p["root"] for p in doc["problems"]] == ["epp.config", "httproute.backends"]
+    assert doc["next_steps"][0]["check"] == "epp.config" and "unblocks" in doc["next_steps"][0]
     _, out, _ = run(capsys, "report", "--bundle", SEED, "--format", "junit")
     root = ET.fromstring(out.encode())
     assert root.tag == "testsuites" and int(root.get("failures", 0)) >= 2
