@@ -8,6 +8,7 @@ the page in the repository and what an installed tool prints are one text.
 
 from __future__ import annotations
 
+import inspect
 import re
 import sys
 import textwrap
@@ -128,8 +129,8 @@ def entries(specs: list[CheckSpec]) -> list[CheckEntry]:
 def entry_markdown(e: CheckEntry) -> str:
     s = e.spec
     out = [f'<a id="{s.anchor}"></a>', f"### `{s.id}` — {s.title}", ""]
-    if s.description:
-        out += [s.description, ""]
+    if s.description:  # a docstring's later lines keep their indent: 4 spaces would make a code block
+        out += [inspect.cleandoc(s.description), ""]
     out += ["**Why it matters.** " + " ".join(e.why), ""]
     out.append(f"- **Area:** {s.area}; **severity:** {s.severity.value}")
     if s.requires:
@@ -233,7 +234,7 @@ def entry_dict(e: CheckEntry, base: str | None = None) -> dict[str, Any]:
         "title": s.title,
         "area": s.area,
         "severity": s.severity.value,
-        "description": s.description,
+        "description": " ".join(s.description.split()),
         "why": [w.replace("`", "") for w in e.why],
         "inputs": list(s.inputs),
         "logs": s.logs is not None,
