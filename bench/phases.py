@@ -47,7 +47,7 @@ render_json(report)
 t_render = time.perf_counter() - t
 snap = seen["snap"]
 durations = {r.spec.id: r.duration_s for r in report.results}
-out = {"startup_s": round(t_imports, 3), **snap.timings, "read_s": round(seen["build_s"], 3),
+out = {"startup_s": round(t_imports, 3), **getattr(snap, "timings", {}), "read_s": round(seen["build_s"], 3),
        "checks_s": round(sum(durations.values()), 3), "diagnose_s": round(t_diagnose, 3),
        "other_s": round(t_diagnose - seen["build_s"] - sum(durations.values()), 3),
        "render_s": round(t_render, 3), "requests": snap.requests,
@@ -59,12 +59,13 @@ print(json.dumps(out), flush=True)
 """
 
 
-def run_phases(srv: CachedFakeApiServer, kubeconfig: str, timeout: float = 300) -> dict[str, Any]:
+def run_phases(srv: CachedFakeApiServer, kubeconfig: str, timeout: float = 300,
+               python: str = sys.executable) -> dict[str, Any]:
     """One timed run against a server that is already warm; {} when the child failed."""
     with tempfile.TemporaryDirectory() as d:
         # Through the small launcher, so the child's ru_maxrss is its own (see bench/rss.py).
         r = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, str(Path(d) / "rusage"), str(timeout),
-                            sys.executable, "-c", CHILD, kubeconfig], capture_output=True, text=True,
+                            python, "-c", CHILD, kubeconfig], capture_output=True, text=True,
                            timeout=timeout + 30)
     try:
         return dict(json.loads(r.stdout.strip().splitlines()[-1]))

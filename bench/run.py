@@ -58,9 +58,13 @@ class Run:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+# The interpreter that runs llmd-doctor (--python): another checkout's virtualenv, to compare trees.
+DOCTOR_PYTHON = sys.executable
+
+
 def doctor_argv() -> list[str]:
-    exe = Path(sys.executable).with_name("llmd-doctor")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "llmd_doctor"]
+    exe = Path(DOCTOR_PYTHON).with_name("llmd-doctor")
+    return [str(exe)] if exe.exists() else [DOCTOR_PYTHON, "-m", "llmd_doctor"]
 
 
 def run_child(argv: list[str], timeout: float, env: dict[str, str] | None = None,
@@ -187,12 +191,11 @@ PHASE_ROWS = (
     ("start-up and imports", "startup_s"),
     ("connect (kubeconfig, /version)", "connect"),
     ("discovery", "discovery"),
-    ("lists (first round, every kind)", "lists"),
-    ("pods (second round, by selector)", "pods"),
-    ("logs", "logs"),
-    ("access reviews", "reviews"),
+    ("lists, first round (until the pod plan)", "lists"),
+    ("pods and the rest of the lists", "pods"),
+    ("logs and access reviews", "logs and reviews"),
     ("the checks", "checks_s"),
-    ("choosing checks, probe, report", "other_s"),
+    ("loading checks, the probe, the report", "other_s"),
     ("render (JSON)", "render_s"),
 )
 
@@ -271,7 +274,7 @@ def measure_shape(shape: str, size: Size, latency_ms: int, tmpdir: Path, timeout
         log(f"  {latency_ms} ms: doctor {_fmt_s(d.wall_s, timeout)} s, {d.rss_mb:.0f} MB, {d.requests} requests, "
             f"{d.read_mb:.1f} MB read; kubectl {'-' if k is None else f'{k.wall_s:.2f} s'}")
         if phases:
-            row["phases"] = run_phases(srv, kc, timeout)
+            row["phases"] = run_phases(srv, kc, timeout, DOCTOR_PYTHON)
             log(f"  phases: {row['phases']}")
     return row
 
@@ -287,9 +290,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-kubectl", action="store_true", help="skip the kubectl walk")
     p.add_argument("--timeout", type=float, default=90.0, help="kill a doctor run after this many seconds (default 90)")
     p.add_argument("--no-help-timing", action="store_true", help="skip the `llmd-doctor --help` timing")
+    p.add_argument("--python", help="the Python (of a virtualenv) whose llmd-doctor to measure (default: this one)")
     p.add_argument("--out", help="also write the results (markdown) to this file")
     p.add_argument("--json", help="also write the raw results to this JSON file")
     args = p.parse_args(argv)
+    global DOCTOR_PYTHON
+    DOCTOR_PYTHON = args.python or sys.executable
     if args.quick:
         args.sizes, args.no_growth = "1000x50", True
     shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]

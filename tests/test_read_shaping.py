@@ -214,3 +214,12 @@ def test_a_kind_the_plan_needs_that_could_not_be_read_lists_every_pod() -> None:
 ])
 def test_label_selectors_become_query_strings(selector: Any, query: str | None) -> None:
     assert pod_queries.selector_query(selector) == query
+
+
+def test_pools_in_most_namespaces_settle_it_before_the_workloads_are_read() -> None:
+    llmd = full(read_bundle(ROOT / "examples" / "healthy"))
+    objects = {key: list(llmd.objects.get(key, [])) for key in pod_queries.EARLY}
+    assert pod_queries.mostly_llmd(objects) == "InferencePools in 1 of 2 namespaces"
+    shared = full(with_teams(read_bundle(ROOT / "examples" / "healthy")))
+    assert pod_queries.mostly_llmd({key: list(shared.objects.get(key, [])) for key in pod_queries.EARLY}) is None
+    assert pod_queries.mostly_llmd({}) is None  # namespaces could not be read: plan properly

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -135,6 +136,8 @@ POD = info("Pod")
 
 
 Shape = Callable[[dict[str, Any]], dict[str, Any]]
+# Pages parsed at the same time (the others wait with their bytes, a fifth of their parsed size).
+PARSING_AT_ONCE = 2
 
 
 _CONTINUE = re.compile(rb'"continue"\s*:\s*"([^"\\]*)"')
@@ -151,10 +154,12 @@ def _early_continue(body: bytes) -> str | None:
 
 
 def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str, namespace: str | None,
-               selector: str = "", shape: Shape | None = None,
-               prefetch: ThreadPoolExecutor | None = None) -> list[dict[str, Any]]:
+               selector: str = "", shape: Shape | None = None, prefetch: ThreadPoolExecutor | None = None,
+               parsing: threading.Semaphore | None = None) -> list[dict[str, Any]]:
     """Every item of one LIST (all its pages), each shaped by `shape` as soon as its page is parsed;
-    with `prefetch`, the next page is on its way while this one is parsed."""
+    with `prefetch`, the next page is on its way while this one is parsed. `parsing` bounds how many
+    pages are parsed at once: a parsed page holds several times its JSON until it is shaped, and
+    parsing holds the GIL anyway, so more at once only raises the peak memory."""
     accept = METADATA_ACCEPT if k.kind == "Secret" else JSON_ACCEPT
     query: list[tuple[str, Any]] = [("limit", opts.page_size)]
     if selector:
@@ -178,19 +183,20 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
             raise ApiError(f"list {k.plural}: HTTP {resp.status}: {resp.message}")
         early = _early_continue(resp.body) if prefetch is not None else None
         ahead: Future[Response] | None = prefetch.submit(fetch, early) if prefetch is not None and early else None
-        doc = resp.json()
-        del resp  # the page's bytes: only its parsed items are kept
-        if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list):
-            raise ApiError(f"list {k.plural}: the response is not a list")
-        for item in doc.get("items") or []:
-            if not isinstance(item, dict):
-                continue
-            # List items of built-in kinds carry no apiVersion/kind; metadata-only items carry the wrong ones.
-            item["apiVersion"], item["kind"] = api_version, k.kind
-            item.setdefault("metadata", {})
-            items.append(shape(item) if shape else item)
-        cont = (doc.get("metadata") or {}).get("continue")
-        del doc
+        with parsing or contextlib.nullcontext():
+            doc = resp.json()
+            del resp  # the page's bytes: only its parsed items are kept
+            if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list):
+                raise ApiError(f"list {k.plural}: the response is not a list")
+            for item in doc.get("items") or []:
+                if not isinstance(item, dict):
+                    continue
+                # List items of built-in kinds carry no apiVersion/kind; metadata-only items carry the wrong ones.
+                item["apiVersion"], item["kind"] = api_version, k.kind
+                item.setdefault("metadata", {})
+                items.append(shape(item) if shape else item)
+            cont = (doc.get("metadata") or {}).get("continue")
+            del doc
         if not cont:
             return items
         resp = ahead.result() if ahead is not None and cont == early else fetch(cont)
@@ -328,21 +334,37 @@ def load_live(
 
 
 class _Reads:
-    """The LISTs of one run: submitted in rounds, absorbed into the snapshot in submission order."""
+    """The LISTs of one run: submitted in rounds, absorbed into the snapshot in submission order.
 
-    def __init__(self, client: KubeClient, opts: LiveOptions, pool: ThreadPoolExecutor, snap: Snapshot,
-                 prefetch: ThreadPoolExecutor):
-        self.client, self.opts, self.pool, self.snap, self.prefetch = client, opts, pool, snap, prefetch
+    Two executors: `pool` runs whole LISTs (each may wait for the next page it asked for ahead);
+    `io` runs single requests that wait for nothing (discovery, the small early lists, next pages,
+    access reviews), so neither can starve the other."""
+
+    def __init__(self, client: KubeClient, opts: LiveOptions, snap: Snapshot):
+        self.client, self.opts, self.snap = client, opts, snap
+        self.pool = ThreadPoolExecutor(max_workers=opts.workers)
+        self.io = ThreadPoolExecutor(max_workers=opts.workers)
         self.sharer = Sharer()
+        self.parsing = threading.Semaphore(PARSING_AT_ONCE)
         self.jobs: list[tuple[KindInfo, str | None, str, Future[list[dict[str, Any]]]]] = []
 
     def submit(self, k: KindInfo, version: str, ns: str | None = None, selector: str = "",
-               store: bool = True) -> Future[list[dict[str, Any]]]:
-        fut = self.pool.submit(_list_kind, self.client, self.opts, k, version, ns, selector,
-                               _shaper(self.opts, k.key, self.sharer), self.prefetch)
+               store: bool = True, early: bool = False) -> Future[list[dict[str, Any]]]:
+        """One LIST; `store` = its items go into the snapshot; `early` = a small list, on the io executor."""
+        shape = _shaper(self.opts, k.key, self.sharer)
+        if early:
+            fut = self.io.submit(_list_kind, self.client, self.opts, k, version, ns, selector, shape, None, None)
+        else:
+            fut = self.pool.submit(_list_kind, self.client, self.opts, k, version, ns, selector, shape, self.io,
+                                   self.parsing)
         if store:
             self.jobs.append((k, ns, selector, fut))
         return fut
+
+    def close(self) -> None:
+        # A fatal error (401, TLS) in one read: do not start the reads still queued.
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.io.shutdown(wait=True, cancel_futures=True)
 
     def absorb(self, progress: Callable[[str], None], tick: Callable[[str, int, int], None]) -> None:
         snap = self.snap
@@ -375,16 +397,30 @@ def _pod_key(p: dict[str, Any]) -> tuple[str, str]:
     return (str(m.get("namespace") or ""), str(m.get("name") or ""))
 
 
-def _plan_pods(planner_keys: dict[str, Future[list[dict[str, Any]]]], unserved: set[str]) -> pod_queries.PodPlan:
-    """Wait for what the pod round depends on, then plan it (kinds not served: the cluster has none)."""
+def _results(futures: dict[str, Future[list[dict[str, Any]]]],
+             unserved: set[str]) -> tuple[dict[str, list[dict[str, Any]]], set[str]]:
+    """Wait for lists: (items by kind, with [] for kinds not served; kinds that could not be read)."""
     objects: dict[str, list[dict[str, Any]]] = {key: [] for key in unserved}
     unreadable: set[str] = set()
-    for key, fut in planner_keys.items():
+    for key, fut in futures.items():
         try:
             objects[key] = fut.result()
         except DataUnavailable:
             unreadable.add(key)
-    return pod_queries.plan(objects, unreadable)
+    return objects, unreadable
+
+
+def _plan_pods(planner_keys: dict[str, Future[list[dict[str, Any]]]], unserved: set[str]) -> pod_queries.PodPlan:
+    """Wait for what the pod round depends on, then plan it."""
+    return pod_queries.plan(*_results(planner_keys, unserved))
+
+
+def _version_of(k: KindInfo, served: dict[str, list[str]] | None) -> str | None:
+    """The version to list a kind at; None when the cluster does not serve it (or discovery failed)."""
+    if k.group in CORE_GROUPS or k in PLANNER_KINDS:
+        return k.versions[0]
+    have = (served or {}).get(k.key)
+    return next((v for v in k.versions if v in have), have[0]) if have else None
 
 
 def _load(
@@ -404,52 +440,55 @@ def _load(
     )
     lap = _Laps(snap.timings, started)
     lap("connect")
-    # Discover every group llmd-doctor knows, so "not served" is always an answer, never a guess.
-    crd_groups = {k.group for k in KINDS.values() if k.group not in CORE_GROUPS}
-    pool = ThreadPoolExecutor(max_workers=opts.workers)
-    prefetch = ThreadPoolExecutor(max_workers=opts.workers)  # next pages only: never waits on the pool
+    reads = _Reads(client, opts, snap)
     try:
-        reads = _Reads(client, opts, pool, snap, prefetch)
-        who = pool.submit(_who_am_i, client)
-        asked = {ns: pool.submit(_namespace_exists, client, ns) for ns in opts.namespaces or []}
+        who = reads.io.submit(_who_am_i, client)
+        asked = {ns: reads.io.submit(_namespace_exists, client, ns) for ns in opts.namespaces or []}
+        pods_later = opts.select_pods and not opts.namespaces and any(k.key == POD.key for k in wanted)
+        plan_keys = (*pod_queries.PLAN_INPUTS, *pod_queries.EARLY) if pods_later else ()
+        extra = [k for k in [*(KINDS[key] for key in plan_keys if key in KINDS), *PLANNER_KINDS]
+                 if pods_later and k.key not in {w.key for w in wanted}]
+        todo = [k for k in [*wanted, *extra] if not (pods_later and k.key == POD.key)]
+        planner: dict[str, Future[list[dict[str, Any]]]] = {}
+        unserved: set[str] = set()
+
+        def submit(k: KindInfo, version: str) -> None:
+            scopes: list[str | None] = list(opts.namespaces) if (opts.namespaces and k.namespaced) else [None]
+            for ns in scopes:
+                fut = reads.submit(k, version, ns, store=k in wanted, early=k.key in pod_queries.EARLY)
+                if k.key in plan_keys:
+                    planner[k.key] = fut
+
+        # Built-in kinds need no discovery: their lists start while it runs.
+        for k in todo:
+            if k.group in CORE_GROUPS or k in PLANNER_KINDS:
+                submit(k, k.versions[0])
+        # Discover every group llmd-doctor knows, so "not served" is always an answer, never a guess.
+        crd_groups = {k.group for k in KINDS.values() if k.group not in CORE_GROUPS}
         discovery_error: DataUnavailable | None = None
         try:
-            served = _discover(client, pool, crd_groups) if crd_groups else {}
+            served = _discover(client, reads.io, crd_groups) if crd_groups else {}
             snap.served = served
         except DataUnavailable as e:
             snap.warnings.append(f"discovery failed ({e}); custom resources were not read")
             served, discovery_error = None, e
         lap("discovery")
-
-        pods_later = opts.select_pods and not opts.namespaces and any(k.key == POD.key for k in wanted)
-        planner: dict[str, Future[list[dict[str, Any]]]] = {}
-        unserved: set[str] = set()
-        extra = [k for k in [*(KINDS[key] for key in pod_queries.PLAN_INPUTS if key in KINDS), *PLANNER_KINDS]
-                 if pods_later and k.key not in {w.key for w in wanted}]
-        for k in [*wanted, *extra]:
-            if pods_later and k.key == POD.key:
-                continue
-            store = k in wanted
+        for k in sorted(todo, key=lambda k: k.key not in pod_queries.EARLY):  # pools first
             if k.group in CORE_GROUPS or k in PLANNER_KINDS:
-                version = k.versions[0]
-            elif served is not None and served.get(k.key):
-                have = served[k.key]
-                version = next((v for v in k.versions if v in have), have[0])
-            else:
-                if served is not None:
-                    unserved.add(k.key)
-                    if store:
-                        snap.collected.add(k.key)  # not installed: the cluster has none
-                elif isinstance(discovery_error, DeadlinePassed) and store:
-                    snap.errors[k.key] = discovery_error
                 continue
-            scopes: list[str | None] = list(opts.namespaces) if (opts.namespaces and k.namespaced) else [None]
-            for ns in scopes:
-                fut = reads.submit(k, version, ns, store=store)
-                if pods_later and k.key in pod_queries.PLAN_INPUTS:
-                    planner[k.key] = fut
+            version = _version_of(k, served)
+            if version is not None:
+                submit(k, version)
+            elif served is not None:
+                unserved.add(k.key)
+                if k in wanted:
+                    snap.collected.add(k.key)  # not installed: the cluster has none
+            elif isinstance(discovery_error, DeadlinePassed) and k in wanted:
+                snap.errors[k.key] = discovery_error
         if pods_later:
-            plan = _plan_pods(planner, unserved)
+            early = {key: fut for key, fut in planner.items() if key in pod_queries.EARLY}
+            why = pod_queries.mostly_llmd(_results(early, unserved)[0])
+            plan = pod_queries.everything(why) if why else _plan_pods(planner, unserved)
             for q in plan.queries:
                 reads.submit(POD, "v1", q.namespace, q.selector)
             snap.pod_scope = plan.scope
@@ -459,34 +498,40 @@ def _load(
         reads.absorb(progress, tick)
         snap.missing_namespaces = [ns for ns, fut in asked.items() if fut.result() is False]
         lap("pods" if pods_later else "lists")
-
-        reqs = logs_for(snap)
-        for done, (req, res) in enumerate(pool.map(lambda r: _fetch_log(client, opts, r), reqs), 1):
-            tick("logs", done, len(reqs))
-            if isinstance(res, DataUnavailable):
-                snap.log_errors[req] = res
-                if isinstance(res, Forbidden) and not any(d.resource == "pods/log" for d in snap.denied):
-                    snap.denied.append(res)
-                continue
-            snap.logs_collected_for.add(f"{req.namespace}/{req.pod}")
-            if res is not None:
-                snap.logs[req] = res
-        if reqs:
-            progress(f"read {len(reqs)} logs")
-        lap("logs")
-        # Access reviews are one POST each: ask the first few, the checks evaluate the rest from the
-        # RBAC objects they already have (and say which way each answer was found). None past the
-        # deadline: an unasked question is evaluated statically, a failed one would be an error.
-        questions = [] if client.deadline.passed() else (access_for(snap) if access_for else [])
-        for q, allowed in pool.map(lambda q: _review(client, q), questions[: opts.max_access_reviews]):
-            if allowed is None and client.deadline.passed():
-                continue
-            snap.access[q] = allowed
+        _logs_and_reviews(reads, logs_for, access_for, progress, tick)
         snap.source.user = who.result() or client.user_name
-        lap("reviews")
+        lap("logs and reviews")
     finally:
-        # A fatal error (401, TLS) in one read: do not start the reads still queued.
-        pool.shutdown(wait=True, cancel_futures=True)
-        prefetch.shutdown(wait=True, cancel_futures=True)
+        reads.close()
     snap.requests = client.requests
     return snap
+
+
+def _logs_and_reviews(reads: _Reads, logs_for: Callable[[Snapshot], list[LogRequest]],
+                      access_for: Callable[[Snapshot], list[AccessQuestion]] | None,
+                      progress: Callable[[str], None], tick: Callable[[str, int, int], None]) -> None:
+    """The logs the checks ask for, and their access questions, at the same time."""
+    snap, client, opts = reads.snap, reads.client, reads.opts
+    # Access reviews are one POST each: ask the first few, the checks evaluate the rest from the
+    # RBAC objects they already have (and say which way each answer was found). None past the
+    # deadline: an unasked question is evaluated statically, a failed one would be an error.
+    questions = [] if client.deadline.passed() else (access_for(snap) if access_for else [])
+    answers = [reads.io.submit(_review, client, q) for q in questions[: opts.max_access_reviews]]
+    reqs = logs_for(snap)
+    for done, (req, res) in enumerate(reads.pool.map(lambda r: _fetch_log(client, opts, r), reqs), 1):
+        tick("logs", done, len(reqs))
+        if isinstance(res, DataUnavailable):
+            snap.log_errors[req] = res
+            if isinstance(res, Forbidden) and not any(d.resource == "pods/log" for d in snap.denied):
+                snap.denied.append(res)
+            continue
+        snap.logs_collected_for.add(f"{req.namespace}/{req.pod}")
+        if res is not None:
+            snap.logs[req] = res
+    if reqs:
+        progress(f"read {len(reqs)} logs")
+    for fut in answers:
+        q, allowed = fut.result()
+        if allowed is None and client.deadline.passed():
+            continue
+        snap.access[q] = allowed

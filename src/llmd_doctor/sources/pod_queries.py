@@ -43,6 +43,8 @@ NEEDED = (DEPLOYMENT, REPLICASET, STATEFULSET, ROUTE, GATEWAY_KEY, *POOLS)
 # Everything the plan reads (DaemonSets and Jobs are optional: without them their pods are read).
 PLAN_INPUTS = (*NEEDED, "Service", DAEMONSET, JOB, *(
     k for k in KINDS if k.startswith(("InferenceModel", "InferenceObjective")) or k.endswith("." + LLMD)))
+# Small lists that can settle the question early (see `mostly_llmd`): listed first.
+EARLY = (*POOLS, "Namespace")
 
 # ---- what makes a pod template worth reading (data; broad on purpose) ------------------------------
 
@@ -208,7 +210,7 @@ class PodPlan:
 EVERY_POD = PodQuery(None, "", "every pod")
 
 
-def _everything(why: str, estimate: int = 0, total: int = 0) -> PodPlan:
+def everything(why: str, estimate: int = 0, total: int = 0) -> PodPlan:
     return PodPlan([EVERY_POD], None, why, estimate, total)
 
 
@@ -266,6 +268,17 @@ def _owner_deployment(rs: Obj) -> str | None:
     return None
 
 
+def mostly_llmd(objects: Mapping[str, list[Obj]], share: float = 0.5) -> str | None:
+    """Why every pod should be read, said from the pools and namespaces alone (None = plan properly):
+    when InferencePools sit in most namespaces, llm-d's namespaces hold most pods, and the plan would
+    end in one list of every pod anyway, so it can start before the workloads are read."""
+    namespaces = {str(_meta(n).get("name")) for n in objects.get("Namespace", [])}
+    with_pools = {_ns(p) for key in POOLS for p in objects.get(key, [])} & namespaces
+    if namespaces and len(with_pools) >= share * len(namespaces):
+        return f"InferencePools in {len(with_pools)} of {len(namespaces)} namespaces"
+    return None
+
+
 def plan(objects: Mapping[str, list[Obj]], unreadable: Iterable[str] = (), *,
          classify_template: Callable[[Obj], str | None] = classify, full_ratio: float = 0.5,
          max_queries: int = 64) -> PodPlan:
@@ -274,7 +287,7 @@ def plan(objects: Mapping[str, list[Obj]], unreadable: Iterable[str] = (), *,
     unreadable = set(unreadable)
     missing = [k for k in NEEDED if k in unreadable or k not in objects]
     if missing:
-        return _everything(f"{', '.join(missing)} could not be read")
+        return everything(f"{', '.join(missing)} could not be read")
     workloads = [(key, w, classify_template(_template(w))) for key in WORKLOADS for w in objects.get(key, [])
                  if isinstance(w, dict)]
     full = _llmd_namespaces(objects)
@@ -314,16 +327,16 @@ def plan(objects: Mapping[str, list[Obj]], unreadable: Iterable[str] = (), *,
     if not {STATEFULSET, DAEMONSET} <= readable:  # their pods share the label
         exclude = [x for x in exclude if x != "controller-revision-hash"]
     if not exclude:
-        return _everything("no pod controller could be read", estimate, total)
+        return everything("no pod controller could be read", estimate, total)
     queries = [PodQuery(ns, "", f"namespace {ns}: {why}") for ns, why in sorted(full.items())]
     queries += [q for q in selected.values() if q.namespace not in full]
     queries.append(PodQuery(None, ",".join(f"!{x}" for x in dict.fromkeys(exclude)),
                             "pods of no Deployment, StatefulSet, DaemonSet or Job"))
     queries += [PodQuery(None, sel, "pods labelled for llm-d") for sel in LLMD_POD_SELECTORS]
     if total and estimate > full_ratio * total:
-        return _everything(f"llm-d's namespaces hold most pods ({estimate:,} of about {total:,})", estimate, total)
+        return everything(f"llm-d's namespaces hold most pods ({estimate:,} of about {total:,})", estimate, total)
     if len(queries) > max_queries:
-        return _everything(f"{len(queries)} selective lists would cost more than one list of every pod",
+        return everything(f"{len(queries)} selective lists would cost more than one list of every pod",
                            estimate, total)
     scope = PodScope(
         namespaces=sorted(full), selectors=[q for q in queries if q.selector],
