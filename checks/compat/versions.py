@@ -1,8 +1,8 @@
 """compat.versions: do the versions found agree with each other?
 
 EPP image ↔ the inference CRDs it needs; the EPP's pool group ↔ the route's backendRef group; the
-gateway implementation and release (from its controller image) ↔ the pool group the routes use;
-known-bad releases. The pass message names the detected stack. Unknown versions (`latest`, dev
+known issues of the gateway implementation's release (from its controller image) that the routes'
+shape makes bite. The pass message names the detected stack. Unknown versions (`latest`, dev
 builds) are reported as such and never fail.
 """
 
@@ -37,6 +37,7 @@ from llmd_doctor.model import (
 from llmd_doctor.registry import check
 from llmd_doctor.snapshot import DataUnavailable, Snapshot
 from llmd_doctor.topology import Epp, Topology, topology
+from llmd_doctor.topology.routes import shape_of
 
 from .._lib.crds import bundle_version
 
@@ -110,6 +111,8 @@ def _epp(snap: Snapshot, epp: Epp, notes: list[str], lost: tuple[str, ...]) -> I
 
 
 def _routes(topo: Topology, notes: list[str]) -> Iterator[Finding]:
+    """Route ↔ EPP pool group, and the gateways' known issues that the routes' shape makes bite. (Whether
+    a gateway release routes the pool group is gateway.implementation's and httproute.backends' to say.)"""
     routes = [r for r in topo.routes if r.pool_backends]
     if not routes:
         notes.append("no HTTPRoute sends to an InferencePool (gateway ↔ pool group not checked)")
@@ -117,18 +120,10 @@ def _routes(topo: Topology, notes: list[str]) -> Iterator[Finding]:
     targets: dict[tuple[str | None, str], list[Epp]] = {}
     for epp in topo.epps:
         targets.setdefault((epp.target.name, epp.target.namespace), []).append(epp)
-    pools_per_gateway: dict[str, set[tuple[str, str, str]]] = {}
-    shape: dict[str, dict[str, int]] = {}  # gateway -> the shape its known issues need to bite
     for route in routes:
-        per_rule = max((sum(1 for b in rule.get("backendRefs") or [] if b.get("kind") == "InferencePool")
-                        for rule in (route.obj.get("spec") or {}).get("rules") or []), default=0)
-        ports = max((len(b.pool.target.target_ports) for b in route.pool_backends if b.pool.found), default=0)
-        for parent in route.parents:
-            if parent.gateway.found:
-                s = shape.setdefault(parent.gateway.target.ref, {"min_pools_per_rule": 0, "min_target_ports": 0})  # type: ignore[union-attr]
-                s["min_pools_per_rule"] = max(s["min_pools_per_rule"], per_rule)
-                s["min_target_ports"] = max(s["min_target_ports"], ports)
         for b in route.pool_backends:
+            if not b.is_pool_group:
+                continue  # not a pool at all: httproute.backends says so
             for epp in targets.get((b.name, b.namespace), []):
                 t = epp.target
                 if t.group == b.group:
@@ -141,40 +136,18 @@ def _routes(topo: Topology, notes: list[str]) -> Iterator[Finding]:
                               remediation="Use one pool group everywhere: the InferencePool's apiVersion, the HTTPRoute "
                               f"backendRef group and the EPP's --pool-group (here: --pool-group {b.group}).",
                               capabilities=(GATEWAY_ROUTING, *EPP_CAPABILITIES))
-            for parent in route.parents:
-                g = parent.gateway.target
-                if g is None or g.implementation is None:
-                    continue
-                impl = g.implementation
-                pools_per_gateway.setdefault(f"{impl.name}|{g.ref}", set()).add((b.group, b.namespace, b.name))
-                ctls = topo.controllers.get(impl.name, [])
-                supported, _ = impl.pool_groups(_release(ctls))
-                if supported is None or b.group in supported:
-                    continue
-                rel = _release(ctls)
-                version = rel.version_text if rel else ""
-                yield Finding(Status.FAIL, f"{impl.title} {version} routes only to {', '.join(supported)} InferencePools, "
-                              f"but {route.ref} (via {g.ref}) uses {b.group}: the route is rejected (ResolvedRefs=False, "
-                              "InvalidKind)", route.ref,
-                              (f"{route.ref} backendRef group {b.group}", *(f"{c.ref} image {c.image}" for c in ctls[:2])),
-                              remediation=f"Use a pool group {impl.title} {version} supports ({', '.join(supported)}) "
-                              "for the InferencePool, the HTTPRoute backendRef and the EPP's --pool-group, or run a "
-                              f"{impl.title} version that routes to {b.group} pools (Istio 1.27 = x-k8s.io only, "
-                              ">= 1.28 = k8s.io only).", capabilities=(GATEWAY_ROUTING, *EPP_CAPABILITIES))
-    for key, pools in pools_per_gateway.items():
-        impl_name, gw_ref = key.split("|", 1)
-        impl = by_name(impl_name)
-        rel = _release(topo.controllers.get(impl_name, []))
-        if impl is None or rel is None:
+    for g in topo.gateways:
+        impl, ctl = g.implementation, g.controller.target
+        pooled = [r for r in g.routes if r.pool_backends]
+        if impl is None or ctl is None or not pooled:
             continue
-        have = {**shape.get(gw_ref, {}), "min_pools_per_gateway": len(pools)}
-        for issue in impl.known_issues(rel.version):
-            needs = {k: int(v) for k, v in issue.items() if k.startswith("min_")}
-            if any(k not in have or have[k] < n for k, n in needs.items()):
-                continue  # the shape it needs to bite is not there (or not one llmd-doctor can see)
-            yield Finding(Status(issue.get("status", "warn")), f"{impl.title} {rel.version_text}: {issue['message']} "
-                          f"({gw_ref} routes to {len(pools)} InferencePools)", gw_ref,
-                          (f"{rel.ref} image {rel.image}", f"known issue: {issue['source']}"),
+        shape = shape_of(pooled)
+        for issue in impl.known_issues(ctl, shape):
+            if issue.get("condition"):
+                continue  # shows as a route condition: httproute.status names it as that condition's cause
+            yield Finding(Status(issue.get("status", "warn")), f"{impl.title} {ctl.label}: {issue['message']} "
+                          f"({g.ref} routes to {shape['min_pools_per_gateway']} InferencePool(s))", g.ref,
+                          (f"{ctl.ref} image {ctl.image}", f"known issue: {issue['source']}"),
                           remediation=str(issue["fix"]), capabilities=())
 
 
@@ -195,7 +168,7 @@ def _stack(topo: Topology) -> list[str]:
     if pool_versions:
         notes.append("InferencePool " + ", ".join(pool_versions))
     used = {g.implementation.name for g in topo.gateways if g.implementation is not None}
-    for name in sorted(set(topo.controllers) | used):
+    for name in sorted(used or set(topo.controllers)):  # a controller image two plugins claim: the one in use
         impl = by_name(name)
         if impl is not None:
             notes.append(_label(impl, topo.controllers.get(name, [])))

@@ -1,5 +1,5 @@
 """httproute.status: each parent of each llm-d HTTPRoute reports Accepted and ResolvedRefs, with the
-cause named when it does not."""
+cause reasoned out when it does not (_route_cause)."""
 
 from __future__ import annotations
 
@@ -7,62 +7,25 @@ from collections.abc import Iterator
 from typing import Any
 
 from llmd_doctor import k8s
-from llmd_doctor.gateways.base import common_condition_signatures
-from llmd_doctor.kinds import DEPLOYMENT, GATEWAY_CLASS, GATEWAY_KEY, HTTPROUTE, POD, POOL_KEYS, SERVICE
-from llmd_doctor.knowledge import fill, match_signatures, signature_from
+from llmd_doctor.kinds import (
+    CONFIGMAP,
+    DEPLOYMENT,
+    GATEWAY_CLASS,
+    GATEWAY_KEY,
+    HTTPROUTE,
+    POD,
+    POOL_KEYS,
+    SERVICE,
+)
 from llmd_doctor.model import GATEWAY_ROUTING, OPENAI_API, CheckContext, Finding, Severity, Status
 from llmd_doctor.registry import check
-from llmd_doctor.topology import Gateway, Route, topology
+from llmd_doctor.snapshot import Snapshot
+from llmd_doctor.topology import Route, topology
 
-from .._lib.conditions import stale, timestamp
+from .._lib.conditions import stale
+from . import _route_cause
 
 Obj = dict[str, Any]
-
-
-def _backend_created_after(route: Route, changed: Any) -> tuple[str, str] | None:
-    """(backend text, creationTimestamp) of a backend created after the condition last changed."""
-    when = timestamp(changed)
-    for b in route.backends:
-        target = b.pool.target.obj if b.is_pool and b.pool.found else b.service.target if b.is_service else None
-        created = timestamp(k8s.meta(target).get("creationTimestamp")) if target else None
-        if when and created and created > when:
-            return f"{b.kind} {b.namespace}/{b.name}", str(k8s.meta(target).get("creationTimestamp"))
-    return None
-
-
-def _cause(route: Route, cond: Obj, gw: Gateway | None) -> tuple[str, str | None, list[str]]:
-    """(cause, fix, extra evidence) for a false route condition."""
-    reason, message = str(cond.get("reason") or ""), str(cond.get("message") or "")
-    # A BackendNotFound older than the backend it names: the route came first, nobody re-resolved it.
-    if reason == "BackendNotFound" or "not found" in message:
-        later = _backend_created_after(route, cond.get("lastTransitionTime"))
-        if later is not None:
-            return (
-                f"the status is stale: it reports the backend missing since {cond.get('lastTransitionTime')}, "
-                f"but {later[0]} was created later ({later[1]}): the route was applied before the backend and "
-                "the controller did not re-resolve it",
-                f"Re-apply the route so the controller resolves it again, e.g. `kubectl annotate httproute -n "
-                f"{route.namespace} {route.name} llmd-doctor/touched=$(date +%s) --overwrite`; create routes after "
-                "their InferencePools (Helm hook ordering).",
-                ["failure case httproute-created-before-inferencepool-stale-backendnotfound"],
-            )
-    text = f"{reason}: {message}"
-    sigs = gw.implementation.condition_signatures if gw is not None and gw.implementation is not None \
-        else tuple(signature_from({**e, "component": "httproute-status"}) for e in common_condition_signatures())
-    hits = match_signatures(tuple(x for x in sigs if x.component in ("httproute-status", "")), text)
-    if not hits:
-        return f"{reason or 'no reason'}: {message or 'no message'}", None, []
-    sig, groups, _ = hits[0]
-    cause = fill(sig.cause, groups)
-    extra = [f"known as {sig.id} ({'; '.join(sig.sources)})"] if sig.sources else []
-    if reason in ("InvalidKind", "InvalidDestinationKind") and gw is not None and gw.implementation is not None:
-        c = gw.controller.target
-        supported, source = gw.implementation.pool_groups(c)
-        if supported is not None:
-            cause += f"; {gw.label} routes InferencePools of {', '.join(supported) or 'no group'} ({source})"
-        if c is not None:
-            extra.append(f"{gw.label}: {c.ref} image {c.image}")
-    return cause, fill(sig.fix, groups), extra
 
 
 @check(
@@ -70,7 +33,7 @@ def _cause(route: Route, cond: Obj, gw: Gateway | None) -> tuple[str, str | None
     title="HTTPRoute status",
     area="gateway",
     severity=Severity.CRITICAL,
-    inputs=(HTTPROUTE, GATEWAY_KEY, GATEWAY_CLASS, SERVICE, POD, DEPLOYMENT, *POOL_KEYS),
+    inputs=(HTTPROUTE, GATEWAY_KEY, GATEWAY_CLASS, SERVICE, POD, DEPLOYMENT, CONFIGMAP, *POOL_KEYS),
     requires=("gateway-api.crds",),
     capabilities=(GATEWAY_ROUTING, OPENAI_API),
     explains=("inferencepool.status", "e2e.chat-completion", "e2e.models", "e2e.routing"),
@@ -88,10 +51,10 @@ def httproute_status(ctx: CheckContext) -> Iterator[Finding]:
                       + (f" ({total} other route(s) not checked)" if total else ""))
         return
     for route in routes:
-        yield from _judge(route)
+        yield from _judge(ctx.snapshot, route)
 
 
-def _judge(route: Route) -> Iterator[Finding]:
+def _judge(snap: Snapshot, route: Route) -> Iterator[Finding]:
     ref, caps = route.ref, route.capabilities
     wanted = list(dict.fromkeys(p.key for p in route.parents))
     gateways = {p.key: p.gateway.target for p in route.parents}
@@ -115,7 +78,7 @@ def _judge(route: Route) -> Iterator[Finding]:
         bad = next((c for c in (acc, res) if c is not None and c.get("status") == "False"), None)
         if bad is not None:
             ok = False
-            cause, fix, extra = _cause(route, bad, gateways.get(pkey))
+            cause, fix, extra = _route_cause.cause(snap, route, bad, gateways.get(pkey))
             yield Finding(Status.FAIL, f"{ref}: {k8s.cond_text(bad, str(bad.get('type')))} from {who}: {cause}",
                           ref, tuple(evidence + extra), remediation=fix, capabilities=caps)
             continue

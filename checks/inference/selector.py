@@ -117,8 +117,11 @@ def _judge(ctx: CheckContext, pool: Pool, lost: tuple[str, ...]) -> Iterator[Fin
     miss_ev = [f"Pod/{k8s.namespace(p)}/{k8s.name(p)} serves {', '.join(str(x) for x in sorted(s)) or 'no port'}, "
                f"not {want}" for p, s in not_serving]
     if not_serving and not serving:
-        yield Finding(Status.FAIL, f"{pool.ref}: none of the {len(chosen)} selected pod(s) serves target port {want}: "
-                      "requests through the pool are refused", pool.ref, tuple(miss_ev[:5]), capabilities=lost,
+        other = sorted({x for _, s in not_serving for x in s})
+        they = f" (they serve {', '.join(str(x) for x in other)})" if other else ""
+        yield Finding(Status.FAIL, f"{pool.ref}: none of the {len(chosen)} selected pod(s) serves target port {want}"
+                      f"{they}: requests through the pool fail (the endpoint picker skips pods that do not declare "
+                      "the port; a pod that does not listen on it refuses the connection)", pool.ref, tuple(miss_ev[:5]), capabilities=lost,
                       remediation="Set the pool's target port to the port the model servers listen on (the routing "
                       "sidecar's --port when there is one), or fix the selector.")
         return

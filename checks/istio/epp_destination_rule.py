@@ -48,6 +48,15 @@ def host_matches(host: str, dr_ns: str, svc: str, ns: str) -> bool:
     return host.startswith("*.") and f"{svc}.{ns}.svc.cluster.local".endswith(host[1:])
 
 
+def _host_key(host: str, dr_ns: str) -> tuple[str, str]:
+    """(Service, namespace) a DestinationRule host names — a short name is in the rule's namespace —
+    or ("*", "") for a wildcard host."""
+    if host.startswith("*"):
+        return "*", ""
+    parts = host.strip().rstrip(".").split(".")
+    return parts[0], parts[1] if len(parts) > 1 else dr_ns
+
+
 def _tls_of(dr: Obj, port: int | None) -> Obj:
     policy = (dr.get("spec") or {}).get("trafficPolicy") or {}
     for pls in policy.get("portLevelSettings") or []:
@@ -98,7 +107,7 @@ def epp_destination_rule(ctx: CheckContext) -> Iterator[Finding]:
         yield Finding(Status.SKIP, "no InferencePool names an endpoint-picker Service")
         return
     istio_present = any(g.implementation is not None and g.implementation.name == ISTIO for g in topo.gateways)
-    rules: dict[str, list[Obj]] | None = None
+    rules: dict[tuple[str, str], list[Obj]] | None = None
     others: list[str] = []
     for pool in pools:
         served = _served_by(pool)
@@ -108,20 +117,20 @@ def epp_destination_rule(ctx: CheckContext) -> Iterator[Finding]:
         if rules is None:
             rules = {}
             for d in snap.list(DESTINATION_RULE):
-                rules.setdefault(str((d.get("spec") or {}).get("host", "")).split(".", 1)[0], []).append(d)
+                rules.setdefault(_host_key(str((d.get("spec") or {}).get("host", "")), k8s.namespace(d)), []).append(d)
         yield _judge(pool, served, rules)
     if rules is None:
         yield Finding(Status.SKIP, "no InferencePool is reached through an Istio gateway: " + "; ".join(others))
 
 
-def _judge(pool: Pool, served: set[str | None], rules: dict[str, list[Obj]]) -> Finding:
+def _judge(pool: Pool, served: set[str | None], rules: dict[tuple[str, str], list[Obj]]) -> Finding:
     svc, ns = str(pool.epp.name), pool.namespace
     sref = f"Service/{ns}/{svc}"
     epp = next(iter(pool.backing_epps), None) or next(iter(pool.epps), None)
     tls_on, why = _secure_serving(epp)
     port = pool.epp.port or 9002
-    # A rule's host names the Service by its first label, or is a wildcard: look only at those.
-    mine = [d for d in rules.get(svc, []) + rules.get("*", [])
+    # A rule's host names the Service and namespace (see _host_key), or is a wildcard: look only at those.
+    mine = [d for d in rules.get((svc, ns), []) + rules.get(("*", ""), [])
             if host_matches(str((d.get("spec") or {}).get("host", "")), k8s.namespace(d), svc, ns)]
     lost = (*EPP_CAPABILITIES, GATEWAY_ROUTING) if not pool.fail_open else EPP_CAPABILITIES
     if not served:

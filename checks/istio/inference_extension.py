@@ -3,7 +3,7 @@ inference-extension switch on and its version routes the pool's API group."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from llmd_doctor import k8s
 from llmd_doctor.kinds import DEPLOYMENT, GATEWAY_CLASS, GATEWAY_KEY, HTTPROUTE, POD, POOL_KEYS, SERVICE
@@ -42,7 +42,9 @@ def inference_extension(ctx: CheckContext) -> Iterator[Finding]:
     its version routes the pool's API group; the shadow Service `<pool>-ip-<hash>` as evidence."""
     snap = ctx.snapshot
     topo = topology(snap)
-    services = topo.snapshot.list(SERVICE) if snap.gap(SERVICE) is None else []
+    def services(namespace: str) -> list[dict]:
+        return snap.list(SERVICE, namespace) if snap.gap(SERVICE, namespace) is None else []
+
     checked = False
     for g in topo.gateways.require():
         if g.implementation is None or g.implementation.name != ISTIO:
@@ -57,12 +59,12 @@ def inference_extension(ctx: CheckContext) -> Iterator[Finding]:
         yield Finding(Status.SKIP, "no Istio Gateway routes to an InferencePool")
 
 
-def _judge(g: Gateway, routes: list[Route], services: list[dict]) -> Finding:
+def _judge(g: Gateway, routes: list[Route], services: Callable[[str], list[dict]]) -> Finding:
     impl, c = g.implementation, g.controller.target
     assert impl is not None and c is not None
     pairs = [(r, b) for r in routes for b in r.pool_backends]
     groups = sorted({b.group for _, b in pairs})
-    shadows = [o for _, b in pairs for o in impl.pool_objects(b.namespace, b.name, services)]
+    shadows = [o for _, b in pairs for o in impl.pool_objects(b.namespace, b.name, services(b.namespace))]
     version = c.version_text or "of unknown version"
     base_ev = [f"{c.ref} image {c.image}", *(f"{r.ref} -> {b.text}" for r, b in pairs)]
     route_ev = _route_evidence(routes)

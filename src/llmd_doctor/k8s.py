@@ -27,9 +27,10 @@ def namespace(o: Obj) -> str:
 
 def labels(o: Obj) -> dict[str, str]:
     raw = meta(o).get("labels") or {}
-    if all(type(v) is str for v in raw.values()):
-        return raw  # the API's shape: no copy (callers never mutate it)
-    return {str(k): str(v) for k, v in raw.items()}  # hand-written YAML (`true` unquoted)
+    for v in raw.values():  # a loop, not all(genexpr): this runs for every pod, many times
+        if type(v) is not str:
+            return {str(k): str(v) for k, v in raw.items()}  # hand-written YAML (`true` unquoted)
+    return raw  # the API's shape: no copy (callers never mutate it)
 
 
 def condition(o: Obj, ctype: str, conditions: list[Obj] | None = None) -> Obj | None:

@@ -5,6 +5,7 @@ Shared by `check` and `report`; the CLI only parses flags and renders.
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,9 +56,11 @@ def build_snapshot(opts: RunOptions, specs: list[CheckSpec]) -> Snapshot:
         from llmd_doctor.sources.bundle import BundleError, load_bundle
 
         try:
-            return load_bundle(opts.bundle, opts.namespaces or None)
+            snap = load_bundle(opts.bundle, opts.namespaces or None)
         except (BundleError, NotCollected) as e:
             raise UsageError(str(e)) from e
+        gc.freeze()  # what was read lives to the end: the collections the checks trigger skip it
+        return snap
     from llmd_doctor.sources.live import LiveOptions, LiveSourceError, load_live
 
     live = LiveOptions(

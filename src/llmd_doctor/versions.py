@@ -31,8 +31,11 @@ def is_prerelease(tag: str | None) -> bool:
     return not tag or bool(_PRERELEASE.search(tag)) or parse(tag) is None
 
 
-def in_range(v: Version, spec: str) -> bool:
-    """`>=0.2.0,<0.3.0` style constraints (>=, >, <=, <, ==); an empty spec admits every version."""
+def in_range(v: Version, spec: str, prerelease: bool = False) -> bool:
+    """`>=0.2.0,<0.3.0` style constraints (>=, >, <=, <, ==); an empty spec admits every version.
+    `prerelease`: `v` is the nominal version of a pre-release build (v2.0.0-rc.1 is (2, 0, 0)), which
+    comes before that release: inside `<2.0.0`, outside `>=2.0.0` and `==2.0.0`."""
+    at = (v, 0 if prerelease else 1)
     for part in spec.split(","):
         m = _CONSTRAINT.match(part.strip())
         if not m:
@@ -40,8 +43,8 @@ def in_range(v: Version, spec: str) -> bool:
         bound = parse(m.group(2))
         if bound is None:
             continue
-        op = m.group(1)
-        ok = {">=": v >= bound, "<=": v <= bound, "==": v == bound, ">": v > bound, "<": v < bound}[op]
+        op, b = m.group(1), (bound, 1)
+        ok = {">=": at >= b, "<=": at <= b, "==": at == b, ">": at > b, "<": at < b}[op]
         if not ok:
             return False
     return True

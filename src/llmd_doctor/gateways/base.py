@@ -346,10 +346,16 @@ class GatewayImplementation:
         return tuple(signature_from({**e, "component": e.get("component") or self.name})
                      for e in own + common_condition_signatures())
 
-    def known_issues(self, version: v.Version | None) -> list[dict[str, Any]]:
-        if version is None:
+    def known_issues(self, controller: Controller | None,
+                     shape: dict[str, int | bool] | None = None) -> list[dict[str, Any]]:
+        """The known issues of the controller's build (a pre-release counts as coming before its
+        release) that bite `shape` (`topology.routes.shape_of`; None: every one of the build)."""
+        if controller is None or (controller.version or controller.nominal) is None:
             return []
-        return [e for e in self.facts.get("known_issues") or [] if v.in_range(version, str(e.get("versions", "")))]
+        version, pre = (controller.version, False) if controller.version else (controller.nominal, True)
+        return [e for e in self.facts.get("known_issues") or []
+                if v.in_range(version, str(e.get("versions", "")), prerelease=pre)  # type: ignore[arg-type]
+                and (shape is None or issue_bites(e, shape))]
 
     # ---- implementation-specific evidence (overridden by plugins that have some) ----------------------
 
@@ -357,6 +363,20 @@ class GatewayImplementation:
         """Objects the controller creates for a pool it reconciled (Istio's shadow Service), as refs:
         evidence that it picked the pool up."""
         return []
+
+
+def issue_bites(issue: dict[str, Any], shape: dict[str, int | bool]) -> bool:
+    """Whether the shape a known issue needs is there: `min_*` counts reached, boolean keys true."""
+    for key, need in issue.items():
+        if key.startswith("min_"):
+            if int(shape.get(key, 0)) < int(need):
+                return False
+        elif isinstance(need, bool) and key in SHAPE_FLAGS and bool(shape.get(key)) != need:
+            return False
+    return True
+
+
+SHAPE_FLAGS = ("pool_ref_without_port",)
 
 
 @cache

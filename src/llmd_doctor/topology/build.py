@@ -308,10 +308,20 @@ def _servers(idx: dict[str, Index], pools: Items[Pool]) -> Items[ServerGroup]:
     for p in pools:
         pools_by_ns[p.namespace].append(p)
     groups: dict[tuple[str, str, str, str], ServerGroup] = {}
+    # Pods of one ReplicaSet share their template: judge each (owner, labels) once.
+    judged: dict[tuple[Any, ...], tuple[list[Pool], bool]] = {}
     for pod in idx[POD].items:
         ns, labels = k8s.namespace(pod), k8s.labels(pod)
-        selecting = [p for p in pools_by_ns.get(ns, []) if p.selector and k8s.match_labels(p.selector, labels)]
-        if not looks_like_model_server(pod, labels, bool(selecting)):
+        owner = next((r.get("uid") for r in k8s.meta(pod).get("ownerReferences") or [] if r.get("controller")), None)
+        memo = (ns, owner, *sorted(labels.items())) if owner else None
+        seen = judged.get(memo) if memo else None
+        if seen is None:
+            selecting = [p for p in pools_by_ns.get(ns, []) if p.selector and k8s.match_labels(p.selector, labels)]
+            seen = (selecting, looks_like_model_server(pod, labels, bool(selecting)))
+            if memo:
+                judged[memo] = seen
+        selecting, serves = seen
+        if not serves:
             continue
         kind, name = owner_of(pod, replicasets)
         role = role_of(pod)

@@ -140,6 +140,25 @@ class Route:
     def pool_backends(self) -> list[Backend]:
         return [b for b in self.backends if b.is_pool]
 
+    @recorded(*POOL_KEYS)
+    def shape(self) -> dict[str, int | bool]:
+        """What a gateway's known issues need to bite (see `shape_of`)."""
+        return shape_of([self])
+
+
+def shape_of(routes: list[Route]) -> dict[str, int | bool]:
+    """The shape of some routes that a gateway implementation's known issues are keyed on: the most
+    InferencePool refs in one rule, the most target ports of a referenced pool, the distinct pools
+    referenced, and whether a pool ref leaves out its port."""
+    per_rule = [sum(1 for b in rule.get("backendRefs") or [] if b.get("kind") == "InferencePool")
+                for r in routes for rule in (r.obj.get("spec") or {}).get("rules") or []]
+    pools = [b for r in routes for b in r.pool_backends if b.is_pool_group]
+    found = [b.pool.target for b in pools if b.pool.found]
+    return {"min_pools_per_rule": max(per_rule, default=0),
+            "min_target_ports": max((len(p.target_ports) for p in found if p is not None), default=0),
+            "min_pools_per_gateway": len({(b.group, b.namespace, b.name) for b in pools}),
+            "pool_ref_without_port": any(b.port is None for b in pools)}
+
 
 def parse_route(obj: Obj) -> Route:
     ns = k8s.namespace(obj)

@@ -8,6 +8,7 @@ serve which ports and model names is read here once for every check.
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -136,7 +137,13 @@ def _flag_values(args: list[str], flag: str) -> list[str]:
 def model_names(c: Obj, vllm_only: bool = True) -> list[str] | None:
     """Model names a vLLM container serves: --served-model-name, else `vllm serve <model>` / --model,
     plus LoRA adapter names; None when it is not a vLLM container (any container with `vllm_only=False`)."""
-    args = _split_shell(argv(c))
+    names = _model_names(tuple(argv(c)), vllm_only)
+    return list(names) if names is not None else None
+
+
+@functools.lru_cache(maxsize=4096)  # the pods of one workload share their arguments
+def _model_names(command: tuple[str, ...], vllm_only: bool) -> tuple[str, ...] | None:
+    args = _split_shell(list(command))
     if vllm_only and not _VLLM_CMD.search(" ".join(args)):
         return None
     names = _flag_values(args, "--served-model-name")
@@ -152,7 +159,7 @@ def model_names(c: Obj, vllm_only: bool = True) -> list[str] | None:
             names.append(hit.group(1) if hit else m)
         else:
             names.append(m.split("=", 1)[0])
-    return names or None
+    return tuple(names) or None
 
 
 def looks_like_model_server(obj: Obj, labels: dict[str, str], selected: bool) -> bool:
