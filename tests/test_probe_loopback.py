@@ -306,3 +306,24 @@ def test_collect_records_the_probe_and_an_offline_report_replays_it(tmp_path: Pa
         main(["report", "--bundle", str(archive), "--format", "markdown"])
     md = capsys.readouterr().out
     assert "2 + 2 = 4." in md and "/v1/chat/completions" in md
+
+
+def test_require_probe_fails_a_live_run_whose_gateway_refuses(fake_cluster: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from llmd_doctor.cli import main
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    argv = ["check", "--kubeconfig", fake_cluster, "--only", "cluster.access,e2e.*", "-o", "json",
+            "--gateway-url", f"http://127.0.0.1:{port}"]
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 0  # an error of the probe is not a statement about the cluster
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--require-probe"])
+    assert exc.value.code == 3
+    err = capsys.readouterr().err
+    assert "--require-probe: the end-to-end request was not verified (e2e.chat-completion error: could not check: " \
+           f"connection to 127.0.0.1:{port} refused" in err

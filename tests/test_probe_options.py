@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+from functools import cache
+
 import click
 import pytest
 import typer
@@ -106,3 +109,64 @@ def test_every_probe_request_says_who_sends_it(httpx_mock) -> None:  # noqa: ANN
     sent = httpx_mock.get_requests()
     assert len(sent) >= 4  # models, chat, streamed chat, the prefix series
     assert {r.headers["user-agent"] for r in sent} == {f"llmd-doctor/{__version__}"}
+
+
+# ---- --require-probe: a run that verified no end-to-end request is not a pass (exit 3) ----------------
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    from llmd_doctor.cli import main
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "--only", "e2e.*", "-o", "json", *argv])
+    return int(exc.value.code or 0), capsys.readouterr().err
+
+
+@cache
+def _healthy():  # noqa: ANN202
+    from scenario import EXAMPLES
+
+    from llmd_doctor.sources.bundle import read_bundle
+
+    return read_bundle(EXAMPLES / "healthy")
+
+
+ANSWERED = {"url": "http://localhost:8000/v1/chat/completions", "status": 200, "latency_s": 0.5,
+            "request": {"method": "POST", "body": {"model": "meta-llama/Llama-3.2-3B-Instruct"}},
+            "response": {"id": "c", "object": "chat.completion", "usage": {},
+                         "choices": [{"message": {"role": "assistant", "content": "4"}, "finish_reason": "stop"}]}}
+
+
+def test_require_probe_exits_3_when_no_probe_was_recorded(capsys: pytest.CaptureFixture[str]) -> None:
+    from scenario import EXAMPLES
+
+    bundle = str(EXAMPLES / "healthy")
+    assert cli(capsys, "--bundle", bundle)[0] == 0
+    code, err = cli(capsys, "--bundle", bundle, "--require-probe")
+    assert code == 3
+    assert err.strip() == ("llmd-doctor: --require-probe: the end-to-end request was not verified (e2e.chat-completion "
+                           "skip: probe not run: offline bundle (it holds no probes/e2e.json))")
+    assert cli(capsys, "--bundle", bundle, "--require-probe", "--exit-zero")[0] == 0
+    assert cli(capsys, "--bundle", bundle, "--require-probe", "-q")[1] == ""
+    code, err = cli(capsys, "--bundle", bundle, "--require-probe", "--no-probe")
+    assert code == 2 and "--require-probe" in err and "drop --no-probe" in err
+
+
+@pytest.mark.parametrize(("record", "code"), [
+    (ANSWERED, 0),
+    ({**ANSWERED, "status": 503, "response": None, "body_excerpt": "no healthy upstream"}, 1),  # reached: findings
+    ({"not_run": "the gateway's cluster-internal address gw.llm-d.svc.cluster.local:80 is not reachable"}, 3),
+    ({**ANSWERED, "status": 401, "response": {"error": {"message": "Missing bearer token"}}}, 3),
+])
+def test_require_probe_with_a_recorded_probe(record, code) -> None:  # noqa: ANN001
+    from scenario import Scenario
+
+    from llmd_doctor.cli.probe_options import require_probe_code
+    from llmd_doctor.report import Report
+
+    sc = Scenario(copy.deepcopy(_healthy()))
+    sc.data.probes["e2e"] = record
+    report = Report(sc.snapshot().source, "", 0.0, list(sc.run("e2e.*").values()))
+    assert require_probe_code(report, report.exit_code("fail"), True, False, quiet=True) == code
+    assert require_probe_code(report, report.exit_code("fail"), False, False) == (1 if code == 1 else 0)

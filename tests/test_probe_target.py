@@ -125,3 +125,13 @@ def test_malformed_objects_never_crash_discovery(key, name, patch) -> None:
     sc.patch(key, name, patch)
     t = discover(sc.snapshot(), ProbeOptions())
     assert t.base_url is not None or t.not_found
+
+
+def test_routes_to_a_service_probe_every_model_server_with_no_pool_known() -> None:
+    from llmd_doctor.probes.target import plan_models
+
+    snap = example("seed-rosa-epp-segfault").snapshot()  # its route sends to a Service
+    plan, left = plan_models(snap, discover(snap, ProbeOptions()), ["extra-model"], None)
+    assert [(p.name, p.pools) for p in plan] == [("meta-llama/Llama-3.2-3B-Instruct", []), ("extra-model", [])]
+    assert plan[0].sources[0] == "InferenceModel/llm-d/llama-3-2-3b-instruct" and plan[1].sources == ["GET /v1/models"]
+    assert left == []

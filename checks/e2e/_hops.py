@@ -16,8 +16,10 @@ from llmd_doctor.probes import classify as cl
 from llmd_doctor.probes.target import Target, gateway_of, inference_models, model_server_names, pools_of
 from llmd_doctor.snapshot import Snapshot
 from llmd_doctor.topology import Epp, Pool, Route, topology
+from llmd_doctor.topology.models import MODEL_HEADERS, landing
+from llmd_doctor.topology.servers import model_names, server_container
 
-from ._records import ERROR_CLASSES, REMEDIATION, headers_line, line, target_of
+from ._records import ERROR_CLASSES, REMEDIATION, headers_line, line, model_of, target_of
 
 Obj = dict[str, Any]
 
@@ -33,12 +35,14 @@ class Hop:
 
 @dataclass
 class Chain:
-    """The objects a probed request went through: the Gateway, its routes, their pools."""
+    """The objects a probed request went through: the Gateway, its routes, their pools (the pools
+    the request's model should reach, when the probe knew them)."""
 
     target: Target
     routes: list[Route]
     pools: list[Pool]
     has_gateway: bool
+    model: str | None = None
 
 
 def chain(snap: Snapshot, rec: dict[str, Any]) -> Chain:
@@ -46,7 +50,9 @@ def chain(snap: Snapshot, rec: dict[str, Any]) -> Chain:
     gw = gateway_of(snap, t.gateway)
     routes = list(gw.routes) if gw is not None else []
     pools = pools_of(routes) if routes else list(topology(snap).pools)
-    return Chain(t, routes, pools, gw is not None)
+    wanted = [str(x) for x in rec.get("pools") or [] if isinstance(x, str)]
+    mine = [p for p in topology(snap).pools if p.ref in wanted]
+    return Chain(t, routes, mine or pools, gw is not None, model_of(rec))
 
 
 def epps_of(snap: Snapshot, pools: list[Pool], strict: bool = False) -> list[Epp]:
@@ -135,9 +141,12 @@ def attribute(snap: Snapshot, c: cl.Classification, rec: dict[str, Any]) -> Hop:
     if cls in ("route_not_found", "fault_filter_abort"):
         return _route_hop(snap, cls, ch, gw_ref)
     if cls == "model_not_found":
+        wrong = _wrong_pool(snap, rec, ch)
+        if wrong is not None:
+            return wrong
         served = inference_models(snap, ch.pools) + model_server_names(snap, ch.pools)
         names = sorted({n for n, _ in served})
-        why = f"model {ch.target.model!r} is not served" + (f"; the snapshot shows {', '.join(names)}" if names else "")
+        why = f"model {ch.model!r} is not served" + (f"; the snapshot shows {', '.join(names)}" if names else "")
         return Hop("model", pool.ref if pool else gw_ref, why, [f"{n} ({ref})" for n, ref in served[:5]])
     if cls in ("ext_proc_failure", "model_missing_in_body") or (cls == "unavailable" and c.hop == "epp"):
         return _epp_hop(snap, ch, "the endpoint picker is Ready, so the gateway cannot use it over ext_proc "
@@ -147,7 +156,7 @@ def attribute(snap: Snapshot, c: cl.Classification, rec: dict[str, Any]) -> Hop:
             INFERENCE_MODEL in snap.collected else []
         crit = [f"InferenceModel/{k8s.namespace(im)}/{k8s.name(im)}: criticality "
                 f"{(im.get('spec') or {}).get('criticality', 'unset')}"
-                for im in models if (im.get("spec") or {}).get("modelName") == ch.target.model]
+                for im in models if (im.get("spec") or {}).get("modelName") == ch.model]
         h = _epp_hop(snap, ch, "the endpoint picker shed the request: the pool is saturated, or the request is "
                                "sheddable (InferenceModel criticality not Critical, InferenceObjective priority < 0)")
         h.evidence += crit
@@ -171,6 +180,23 @@ def attribute(snap: Snapshot, c: cl.Classification, rec: dict[str, Any]) -> Hop:
     if cls in ("server_error", "bad_request"):
         return Hop("model-server", pool.ref if pool else gw_ref, cl.HOPS["model-server"])
     return Hop(c.hop or "gateway", gw_ref, cl.HOPS.get(c.hop or "gateway", "the gateway"))
+
+
+def _wrong_pool(snap: Snapshot, rec: dict[str, Any], ch: Chain) -> Hop | None:
+    """The request landed in a pool its model should not reach (the answer names the endpoint)."""
+    land = landing(snap, rec.get("endpoint") or cl.endpoint_of(rec.get("headers")))
+    expected = [str(x) for x in rec.get("pools") or []]
+    if land is None or not land.pools or not expected or {p.ref for p in land.pools} & set(expected):
+        return None
+    header_rules = [s for s in rec.get("model_sources") or [] if any(h in str(s).lower() for h in MODEL_HEADERS)]
+    why = f"the request for {ch.model!r} landed on {land.text}, not in {', '.join(expected)}"
+    if header_rules:
+        why += (f": the rule {header_rules[0]} did not match — body-based routing (BBR), which copies the model "
+                "from the body into that header, is missing or not in this Gateway's path")
+        return Hop("httproute", header_rules[0].split(" rule ")[0], why, [land.text],
+                   remediation="Deploy body-based routing (GIE `body-based-routing` chart) for this Gateway, or match "
+                               "the rules on something clients send.")
+    return Hop("httproute", ch.target.gateway, why, [land.text])
 
 
 def _no_upstream(ch: Chain, gw_ref: str | None, pool: Pool | None) -> Hop:
@@ -215,12 +241,46 @@ def failure(snap: Snapshot, rec: dict[str, Any], c: cl.Classification, caps: tup
     if isinstance(rec.get("body_excerpt"), str) and rec["body_excerpt"].strip():
         evidence.append(f"body: {rec['body_excerpt'][:300]}")
     evidence += h.evidence
+    land = landing(snap, rec.get("endpoint") or cl.endpoint_of(rec.get("headers")))
+    if land is not None and land.text not in evidence:
+        evidence.append(f"answered by {land.text}")
+    if h.hop == "selector":
+        evidence += _servers_of_model(snap, model_of(rec), h.object)
     if cls in ERROR_CLASSES and t.source == "gateway" and cls != "unauthorized":
-        return Finding(Status.SKIP, f"{what}{c.message}; {t.how_to_reach()}", h.object, tuple(evidence))
+        return Finding(Status.SKIP, f"{what}{c.message}; {t.how_to_reach()}", h.object, tuple(evidence),
+                       unverified=True)
+    if cls == "unauthorized" and t.api_key == "withheld":
+        return Finding(Status.ERROR, f"{what}could not check: {c.message}; the API key from --api-key-env was "
+                       f"withheld: it is sent only to an address given with --gateway-url", h.object, tuple(evidence),
+                       remediation=f"Pass --gateway-url {t.base_url or '<the gateway URL>'} with --api-key-env to send "
+                                   "the key to the gateway you trust.", unverified=True)
     if cls in ERROR_CLASSES:
         hint = "; is the port-forward running?" if cls == "refused" else ""
         return Finding(Status.ERROR, f"{what}could not check: {c.message}{hint}", h.object, tuple(evidence),
-                       remediation=REMEDIATION.get(cls))
+                       remediation=REMEDIATION.get(cls), unverified=True)
     status = Status.WARN if cls == "saturated" else Status.FAIL
     return Finding(status, f"{what}{c.message} — hop: {h.why}", h.object, tuple(evidence),
                    remediation=h.remediation or REMEDIATION.get(cls), capabilities=() if status == Status.WARN else caps)
+
+
+def _servers_of_model(snap: Snapshot, model: str | None, pool_ref: str | None) -> list[str]:
+    """Model-server pods that serve `model`, with their values for the pool's selector keys: the pods
+    the pool should have selected (what tells a typo in the selector from pods that do not exist)."""
+    if not model:
+        return []
+    topo = topology(snap)
+    pool = next((p for p in topo.pools if p.ref == pool_ref), None)
+    out: list[str] = []
+    for g in topo.servers:
+        for pod in g.pods:
+            c = server_container(pod)
+            if c is None or model not in (model_names(c, vllm_only=False) or []):
+                continue
+            labels = k8s.labels(pod)
+            keys = list(pool.selector) if pool is not None else []
+            shown = ", ".join(f"{k}={labels[k]}" if k in labels else f"no {k}" for k in keys) or "labels unknown"
+            chosen = ", ".join(p.ref for p in g.pools) or "no InferencePool"
+            out.append(f"Pod/{k8s.namespace(pod)}/{k8s.name(pod)} serves {model!r} ({shown}); selected by {chosen}")
+            if len(out) == 3:
+                return out
+    return out

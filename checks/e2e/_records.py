@@ -16,14 +16,18 @@ from llmd_doctor.kinds import (
     INFERENCE_MODEL,
     POD,
     POOL_KEYS,
+    REPLICASET,
     SERVICE,
+    STATEFULSET,
 )
+from llmd_doctor.model import Finding, Status
 from llmd_doctor.probes import classify as cl
 from llmd_doctor.probes.target import Target
 from llmd_doctor.snapshot import NotCollected, Snapshot
 
 #: What the e2e checks read to attribute a failure to a hop.
-INPUTS = (GATEWAY_KEY, GATEWAY_CLASS, HTTPROUTE, *POOL_KEYS, INFERENCE_MODEL, DEPLOYMENT, POD, SERVICE)
+INPUTS = (GATEWAY_KEY, GATEWAY_CLASS, HTTPROUTE, *POOL_KEYS, INFERENCE_MODEL, DEPLOYMENT, POD, SERVICE,
+          REPLICASET, STATEFULSET)  # the model-server groups (topology.servers): which pods serve a model
 
 REMEDIATION = {
     "dns": "Reach the gateway from here: run the port-forward named above and pass --gateway-url, or fix the name.",
@@ -75,6 +79,40 @@ def record(snap: Snapshot, name: str) -> dict[str, Any]:
     if rec.get("crashed"):  # the engine reports it as an error
         raise RuntimeError(f"the probe crashed: {rec['crashed']}")
     return rec
+
+
+def not_sent(snap: Snapshot, name: str) -> Finding | None:
+    """An unverified skip when the probe was asked for but sent nothing (no Gateway, no address, an
+    address this machine cannot reach, no model): the end-to-end request was not verified. None
+    otherwise (no record at all — --no-probe, a bundle without probes — is a plain skip by `record`)."""
+    rec = snap.probes.get(name)
+    if not isinstance(rec, dict) or not rec.get("not_run"):
+        return None
+    return Finding(Status.SKIP, f"probe not run: {rec['not_run']}", target_of(rec).gateway, unverified=True)
+
+
+def model_of(rec: dict[str, Any]) -> str | None:
+    """The model an exchange asked for (old records: the target's, or the request body's)."""
+    body = (rec.get("request") or {}).get("body") if isinstance(rec.get("request"), dict) else None
+    return rec.get("model") or target_of(rec).model or (body.get("model") if isinstance(body, dict) else None)
+
+
+def model_records(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The chat completion of every model probed: the e2e record's own (the first model), then
+    `per_model` — each with the shared `target`. A single-model record (format 1) gives one."""
+    first = {**rec, "model": model_of(rec)}
+    more = [{**r, "target": rec.get("target")} for r in rec.get("per_model") or [] if isinstance(r, dict)]
+    return [first, *({**r, "model": model_of(r)} for r in more)]
+
+
+def not_probed(rec: dict[str, Any]) -> str | None:
+    """`2 more models not probed (over the cap of 8 models per run): a, b`, or None."""
+    left = [x for x in rec.get("skipped_models") or [] if isinstance(x, dict) and x.get("model")]
+    if not left:
+        return None
+    whys = sorted({str(x.get("why") or "not probed") for x in left})
+    return (f"{len(left)} more model(s) not probed ({'; '.join(whys)}): "
+            + ", ".join(str(x["model"]) for x in left[:5]) + (", …" if len(left) > 5 else ""))
 
 
 def target_of(rec: dict[str, Any]) -> Target:

@@ -9,7 +9,7 @@ from llmd_doctor.probes import classify as cl
 from llmd_doctor.registry import check
 
 from ._hops import failure
-from ._records import INPUTS, line, record, target_of
+from ._records import INPUTS, line, not_sent, record, target_of
 
 
 @check(
@@ -26,6 +26,10 @@ from ._records import INPUTS, line, record, target_of
 def e2e_models(ctx: CheckContext) -> Iterator[Finding]:
     """GET /v1/models through the gateway lists the expected model."""
     snap = ctx.snapshot
+    skipped = not_sent(snap, "models")
+    if skipped is not None:
+        yield skipped
+        return
     rec = record(snap, "models")
     t = target_of(rec)
     c = cl.classify_record(rec, "models")
@@ -41,10 +45,17 @@ def e2e_models(ctx: CheckContext) -> Iterator[Finding]:
         return
     ids = cl.model_ids(rec.get("response")) or []
     expected = rec.get("expected") or t.model
+    probed = [str(m) for m in rec.get("expected_models") or [] if m]
     evidence = (line(rec), f"models: {', '.join(ids[:10]) or '(none)'}")
+    others = [m for m in probed if m in ids and m != expected]
     if not ids:
         yield Finding(Status.FAIL, f"GET /v1/models through {rec.get('url', '?')} lists no model", t.gateway,
                       evidence, remediation="Check that the model servers finished loading (`/v1/models` on a pod).")
+    elif expected and expected not in ids and others and t.model_source != "--model":
+        # A Gateway with a pool per model sends GET /v1/models to one pool: it lists that pool's models.
+        yield Finding(Status.PASS, f"GET /v1/models through {rec.get('url', '?')} lists {', '.join(map(repr, others))} "
+                                   f"but not {expected!r}: with a pool per model, the listing comes from one pool",
+                      t.gateway, evidence)
     elif expected and expected not in ids and t.model_source != "GET /v1/models":
         status = Status.FAIL if t.model_source == "--model" else Status.WARN
         yield Finding(status, f"GET /v1/models does not list {expected!r} (from {t.model_source or 'discovery'}); "

@@ -1,5 +1,6 @@
 """e2e.routing: responses show the endpoint picker chose the endpoint, and a series of prompts sharing a
-prefix lands on one endpoint when prefix-aware routing is configured."""
+prefix lands on one endpoint when prefix-aware routing is configured; with several models, each model's
+answer came through the endpoint picker and from its own pool."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from llmd_doctor.registry import check
 from llmd_doctor.snapshot import Snapshot
 
 from ._hops import Chain, attribute, chain, epps_of
-from ._records import INPUTS, REMEDIATION, headers_line, line, record
+from ._landing import per_model
+from ._records import INPUTS, REMEDIATION, headers_line, line, model_records, record
 
 AFFINITY_MIN = 0.8  # share of a shared-prefix series one endpoint should get when prefix-aware routing is on
 PREFIX_PLUGINS = ("precise-prefix-cache-scorer", "prefix-cache-scorer")
@@ -107,7 +109,8 @@ def e2e_routing(ctx: CheckContext) -> Iterator[Finding]:
     routing = routing if isinstance(routing, dict) and not routing.get("not_run") else {}
     prefix = routing.get("prefix") if isinstance(routing.get("prefix"), dict) else {}
     ch = chain(snap, e2e)
-    heads = [e2e.get("headers"), (e2e.get("stream") or {}).get("headers")]
+    recs = model_records(e2e)
+    heads = [r.get("headers") for r in recs] + [(e2e.get("stream") or {}).get("headers")]
     heads += [r.get("headers") for r in prefix.get("requests") or [] if isinstance(r, dict)]
     evidence: list[str] = []
     for h in heads:
@@ -129,3 +132,4 @@ def e2e_routing(ctx: CheckContext) -> Iterator[Finding]:
                                        "x-gateway-destination-endpoint): no evidence the EPP chose the endpoint",
                           where, tuple([line(e2e), *(x for x in (headers_line(e2e),) if x), *extra]))
     yield from findings
+    yield from per_model(snap, recs)

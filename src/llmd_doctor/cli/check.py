@@ -49,7 +49,9 @@ from llmd_doctor.cli.probe_options import (
     ProbeConnectTimeoutOpt,
     ProbeOpt,
     ProbeTimeoutOpt,
+    RequireProbeOpt,
     probe_options,
+    require_probe_code,
 )
 
 
@@ -83,6 +85,7 @@ def check(
     probe_timeout: ProbeTimeoutOpt = "30s",
     probe_connect_timeout: ProbeConnectTimeoutOpt = "5s",
     prefix_probe: PrefixProbeOpt = 5,
+    require_probe: RequireProbeOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List passing and skipped checks too.")] = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -93,8 +96,10 @@ def check(
     opts = run_options(bundle, kubeconfig, context, namespace, request_timeout, chunk_size, only, skip, checks_dir,
                        quiet_progress=quiet, config=cfg, timeout=timeout)
     opts.probe = probe_options(probe, gateway_url or cfg.gateway_url, model or cfg.model, api_key_env,
-                               probe_timeout, probe_connect_timeout, prefix_probe)
+                               probe_timeout, probe_connect_timeout, prefix_probe, require=require_probe,
+                               quiet=quiet)
     report, waited = diagnose_until(opts, wait, interval, level, fail_on_error, quiet=quiet, docs_url=cfg.docs_url)
     emit(report, fmt, file=file, color=color, quiet=quiet, fail_on=level, verbose=verbose)
     write_side_outputs(report, junit, level)
-    raise typer.Exit(int(final_code(report, waited, level, fail_on_error, exit_zero)))
+    code = final_code(report, waited, level, fail_on_error, exit_zero)
+    raise typer.Exit(int(require_probe_code(report, code, require_probe, exit_zero, quiet)))

@@ -1,14 +1,18 @@
 """The probe flags of `check` and `report`, and the function that turns them into ProbeOptions.
 
     from llmd_doctor.cli.probe_options import (ApiKeyEnvOpt, GatewayUrlOpt, ModelOpt, PrefixProbeOpt,
-                                               ProbeConnectTimeoutOpt, ProbeOpt, ProbeTimeoutOpt, probe_options)
+                                               ProbeConnectTimeoutOpt, ProbeOpt, ProbeTimeoutOpt,
+                                               RequireProbeOpt, probe_options, require_probe_code)
 
     def check(..., probe: ProbeOpt = True, gateway_url: GatewayUrlOpt = None, model: ModelOpt = None,
               api_key_env: ApiKeyEnvOpt = None, probe_timeout: ProbeTimeoutOpt = "30s",
-              probe_connect_timeout: ProbeConnectTimeoutOpt = "5s", prefix_probe: PrefixProbeOpt = 5):
+              probe_connect_timeout: ProbeConnectTimeoutOpt = "5s", prefix_probe: PrefixProbeOpt = 5,
+              require_probe: RequireProbeOpt = False):
         opts = run_options(...)
         opts.probe = probe_options(probe, gateway_url, model, api_key_env, probe_timeout,
-                                   probe_connect_timeout, prefix_probe)
+                                   probe_connect_timeout, prefix_probe, require=require_probe)
+        ...
+        code = require_probe_code(report, final_code(...), require_probe, exit_zero, quiet)
 
 No httpx here: `--help` stays light. The API key is read from the environment when the probe
 sends (never from a flag, never printed); here we only check that the variable is set.
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
@@ -27,7 +32,9 @@ import typer
 from llmd_doctor.cli.app import parse_duration
 
 if TYPE_CHECKING:
+    from llmd_doctor.model import ExitCode
     from llmd_doctor.probes import ProbeOptions
+    from llmd_doctor.report import Report
 
 _PANEL = "End-to-end probe"
 
@@ -55,15 +62,24 @@ PrefixProbeOpt = Annotated[int, typer.Option(
     "--prefix-probe", metavar="N", min=0, max=20, rich_help_panel=_PANEL,
     help="Requests sharing a long prefix sent to measure prefix affinity (0 = none).")]
 
+RequireProbeOpt = Annotated[bool, typer.Option(
+    "--require-probe", rich_help_panel=_PANEL,
+    help="Exit 3 (could not check) when the end-to-end probe did not run or did not reach the gateway "
+         "(CI: a run that verified no request is not a pass).")]
+
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def probe_options(probe: bool, gateway_url: str | None, model: str | None, api_key_env: str | None,
-                  probe_timeout: str, probe_connect_timeout: str, prefix_probe: int) -> ProbeOptions | None:
-    """The flags as ProbeOptions; None with --no-probe. Bad values raise click.BadParameter (exit 2)."""
+                  probe_timeout: str, probe_connect_timeout: str, prefix_probe: int,
+                  require: bool = False, quiet: bool = False) -> ProbeOptions | None:
+    """The flags as ProbeOptions; None with --no-probe. Bad values raise click.BadParameter (exit 2).
+    `quiet` (-q) keeps the probe's one-line notices off stderr (the records still carry them)."""
     from llmd_doctor.probes import ProbeOptions
 
     if not probe:
+        if require:
+            raise click.BadParameter("needs the probe; drop --no-probe", param_hint="--require-probe")
         return None
     if gateway_url is not None:
         parts = urlsplit(gateway_url)
@@ -89,4 +105,33 @@ def probe_options(probe: bool, gateway_url: str | None, model: str | None, api_k
         read_timeout=total,
         total_timeout=total,
         prefix_requests=prefix_probe,
+        notice=(lambda line: None) if quiet else None,
     )
+
+
+def probe_unverified(report: Report) -> str | None:
+    """Why no end-to-end request was verified, or None when the gateway answered (pass, warn or fail:
+    a request went through and was judged)."""
+    from llmd_doctor.model import Status
+
+    r = next((r for r in report.results if r.id == "e2e.chat-completion"), None)
+    if r is None:
+        return "e2e.chat-completion was not run"
+    if r.status in (Status.PASS, Status.WARN, Status.FAIL):
+        return None
+    return f"e2e.chat-completion {r.status.value}: {r.message}"
+
+
+def require_probe_code(report: Report, code: ExitCode, require: bool, exit_zero: bool, quiet: bool = False) -> ExitCode:
+    """--require-probe: exit 3 when the run would pass but verified no end-to-end request. Findings
+    (exit 1), --wait's verdict and --exit-zero win, as they do over --fail-on-error."""
+    from llmd_doctor.model import ExitCode
+
+    if not require or exit_zero or code != ExitCode.OK:
+        return code
+    why = probe_unverified(report)
+    if why is None:
+        return code
+    if not quiet:
+        print(f"llmd-doctor: --require-probe: the end-to-end request was not verified ({why})", file=sys.stderr)
+    return ExitCode.COULD_NOT_CHECK

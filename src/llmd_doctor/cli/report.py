@@ -53,7 +53,9 @@ from llmd_doctor.cli.probe_options import (
     ProbeConnectTimeoutOpt,
     ProbeOpt,
     ProbeTimeoutOpt,
+    RequireProbeOpt,
     probe_options,
+    require_probe_code,
 )
 
 
@@ -94,6 +96,7 @@ def report(
     probe_timeout: ProbeTimeoutOpt = "30s",
     probe_connect_timeout: ProbeConnectTimeoutOpt = "5s",
     prefix_probe: PrefixProbeOpt = 5,
+    require_probe: RequireProbeOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Write the status report: what works, what is broken and why, what is lost, the next steps."""
@@ -108,9 +111,11 @@ def report(
     opts = run_options(bundle, kubeconfig, context, namespace, request_timeout, chunk_size, only, skip, checks_dir,
                        quiet_progress=quiet, config=cfg, timeout=timeout)
     opts.probe = probe_options(probe, gateway_url or cfg.gateway_url, model or cfg.model, api_key_env,
-                               probe_timeout, probe_connect_timeout, prefix_probe)
+                               probe_timeout, probe_connect_timeout, prefix_probe, require=require_probe,
+                               quiet=quiet)
     rep, waited = diagnose_until(opts, wait, interval, level, fail_on_error, quiet=quiet, docs_url=cfg.docs_url)
     # The text form of a report lists what works too (the terminal `check` keeps passes short).
     emit(rep, chosen, file=file, color=color, quiet=quiet, fail_on=level, template=template, verbose=True)
     write_side_outputs(rep, junit, level)
-    raise typer.Exit(int(final_code(rep, waited, gate, fail_on_error, exit_zero)))
+    code = final_code(rep, waited, gate, fail_on_error, exit_zero)
+    raise typer.Exit(int(require_probe_code(rep, code, require_probe, exit_zero, quiet)))

@@ -34,6 +34,10 @@ class ProbeOptions:
     prefix_requests: int = 5  # requests of the prefix-affinity probe (0 = none)
     max_tokens: int = 16
     stream: bool = True  # also send one streaming request (time to first token)
+    # Seconds after which no further model is probed (None: max(60, 2 x total_timeout)).
+    budget: float | None = None
+    # Where the one-line safety notices go before anything is sent (None: stderr).
+    notice: Any = None
     # Tests inject these: an httpx transport (or a client), and the DNS resolver.
     transport: Any = None
     client: Any = None

@@ -13,6 +13,7 @@ import ipaddress
 import os
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -27,7 +28,7 @@ from llmd_doctor import __version__
 from llmd_doctor.probes import ProbeOptions
 from llmd_doctor.probes import classify as cl
 from llmd_doctor.probes import record as rc
-from llmd_doctor.probes.target import Target, discover
+from llmd_doctor.probes.target import MAX_MODELS, PlannedModel, Target, discover, plan_models
 from llmd_doctor.snapshot import Snapshot
 
 USER_AGENT = f"llmd-doctor/{__version__}"
@@ -213,6 +214,28 @@ def _client(opts: ProbeOptions) -> tuple[httpx.Client, bool]:
     return httpx.Client(transport=opts.transport, follow_redirects=False), True
 
 
+def _stderr(line: str) -> None:
+    print(f"llmd-doctor: {line}", file=sys.stderr, flush=True)
+
+
+def _say(opts: ProbeOptions, line: str, target: Target | None = None) -> None:
+    """One line on stderr (or the injected `notice`), said before anything is sent; kept in the record."""
+    if target is not None:
+        target.notices.append(line)
+    (opts.notice or _stderr)(line)
+
+
+def _safety(opts: ProbeOptions, target: Target, key_given: bool) -> None:
+    """Say where the probe goes when the address is public, and that the API key stays home."""
+    if target.public:
+        _say(opts, f"probing {target.base_url}: the address {target.gateway} reports in its status is neither "
+                   "cluster-internal nor private (--no-probe sends nothing; --gateway-url chooses the address)",
+             target)
+    if key_given and target.api_key == "withheld":
+        _say(opts, f"the API key in ${opts.api_key_env} is not sent to {target.base_url}: it goes only to an "
+                   "address given with --gateway-url", target)
+
+
 def run_probes(snapshot: Snapshot, opts: ProbeOptions, *, routing: bool = True) -> dict[str, dict[str, Any]]:
     target = discover(snapshot, opts)
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -222,30 +245,66 @@ def run_probes(snapshot: Snapshot, opts: ProbeOptions, *, routing: bool = True) 
 
     names = ("e2e", "models", "routing") if routing else ("e2e", "models")
     if target.base_url is None:
+        _say(opts, f"end-to-end probe not sent: {target.not_found}")
         return {n: {**base(), "not_run": target.not_found} for n in names}
     key = os.environ.get(opts.api_key_env) if opts.api_key_env else None
+    _safety(opts, target, bool(key))
+    if target.source != "flag":
+        key = None  # never to an address the user did not give
     injected = opts.client is not None or opts.transport is not None
     resolver = opts.resolver if opts.resolver is not None else (None if injected else resolve)
     client, owned = _client(opts)
     try:
         prober = Prober(opts, client, resolver, key)
-        out = _probe(prober, target, base, opts, routing)
+        out = _probe(prober, snapshot, target, base, opts, routing)
     finally:
         if owned:
             client.close()
     return {n: out[n] for n in names if n in out}
 
 
-def _probe(prober: Prober, target: Target, base: Callable[[], dict[str, Any]], opts: ProbeOptions,
+def _chat_body(model: str, opts: ProbeOptions) -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "user", "content": PROMPT}],
+            "max_tokens": min(opts.max_tokens, 16), "temperature": 0}
+
+
+def _chats(prober: Prober, chat_url: str, plan: list[PlannedModel], left: list[dict[str, str]], opts: ProbeOptions,
+           started: float) -> list[dict[str, Any]]:
+    """One chat completion per planned model (the first also streamed), within the run's time budget."""
+    budget = opts.budget if opts.budget is not None else max(60.0, 2 * opts.total_timeout)
+    out: list[dict[str, Any]] = []
+    for i, m in enumerate(plan):
+        if i and prober.clock() - started > budget:
+            left[:0] = [{"model": p.name, "why": f"not probed: the probe's time budget ({budget:g}s) was spent"}
+                        for p in plan[i:]]
+            break
+        body = _chat_body(m.name, opts)
+        ex = prober.exchange("POST", chat_url, body)
+        rec = {"model": m.name, "pools": m.pools, "model_sources": m.sources, **ex}
+        endpoint = cl.endpoint_of(ex.get("headers"))
+        if endpoint:
+            rec["endpoint"] = endpoint
+        if i == 0 and ex.get("error_class") is None and opts.stream:
+            rec["stream"] = prober.exchange("POST", chat_url, {**body, "stream": True}, kind="stream")
+        out.append(rec)
+        if ex.get("error_class") in cl.CONNECT_CLASSES and i + 1 < len(plan):  # the gateway went away
+            left[:0] = [{"model": p.name, "why": f"not probed: {ex.get('error')}"} for p in plan[i + 1:]]
+            break
+    return out
+
+
+def _probe(prober: Prober, snap: Snapshot, target: Target, base: Callable[[], dict[str, Any]], opts: ProbeOptions,
            routing: bool) -> dict[str, dict[str, Any]]:
     url = target.base_url or ""
     chat_url = f"{url}/v1/chat/completions"
+    started = prober.clock()
     models = prober.exchange("GET", f"{url}/v1/models", kind="models")
     ids = cl.model_ids(models.get("response")) or []
     cls = models.get("error_class")
     if cls in cl.CONNECT_CLASSES:
         if target.source == "gateway":  # an address this machine cannot reach: say how to reach it
             why = _unreachable(target, str(models.get("error")))
+            _say(opts, f"end-to-end probe not sent: {why}")
             return {"models": {**base(), **models, "not_run": why}, "e2e": {**base(), "not_run": why},
                     "routing": {**base(), "not_run": why}}
         body = {"model": target.model or "", "messages": [{"role": "user", "content": PROMPT}]}
@@ -253,36 +312,40 @@ def _probe(prober: Prober, target: Target, base: Callable[[], dict[str, Any]], o
                "error": f"{models.get('error')} (the chat completion was not sent)", "hop": "network"}
         return {"models": {**base(), **models, "models": ids, "expected": target.model}, "e2e": e2e,
                 "routing": {**base(), "not_run": f"the gateway did not accept a connection: {models.get('error')}"}}
-    if target.model is None and ids:
-        target.model, target.model_source = ids[0], "GET /v1/models"
-    out: dict[str, dict[str, Any]] = {"models": {**base(), **models, "models": ids, "expected": target.model}}
-    if target.model is None:
+    plan, left = plan_models(snap, target, ids, opts.model)
+    if not plan:
         why = ("no model name to ask for: no InferenceModel names one, no model-server argument does, "
                "and GET /v1/models listed none; pass --model")
-        out["e2e"] = {**base(), "not_run": why}
-        out["routing"] = {**base(), "not_run": why}
-        return out
-    body = {"model": target.model, "messages": [{"role": "user", "content": PROMPT}],
-            "max_tokens": min(opts.max_tokens, 16), "temperature": 0}
-    chat = prober.exchange("POST", chat_url, body)
-    e2e = {**base(), **chat}
-    if chat.get("error_class") is None and opts.stream:
-        e2e["stream"] = prober.exchange("POST", chat_url, {**body, "stream": True}, kind="stream")
-    out["e2e"] = e2e
+        return {"models": {**base(), **models, "models": ids, "expected": None},
+                "e2e": {**base(), "not_run": why}, "routing": {**base(), "not_run": why}}
+    target.model, target.model_source = plan[0].name, (plan[0].sources or [None])[0]
+    chats = _chats(prober, chat_url, plan, left, opts, started)
+    out: dict[str, dict[str, Any]] = {
+        "models": {**base(), **models, "models": ids, "expected": target.model,
+                   "expected_models": [m.name for m in plan if m.sources != ["GET /v1/models"]]},
+        "e2e": {**base(), **chats[0], **({"per_model": chats[1:]} if len(chats) > 1 else {}),
+                **({"skipped_models": left} if left else {}), "models_cap": MAX_MODELS}}
     if routing:
-        rec = {**base()}
-        n = max(0, min(opts.prefix_requests, MAX_PREFIX_REQUESTS))
-        if chat.get("error_class") is not None:
-            rec["prefix"] = {"skipped": "the chat completion failed"}
-        elif n == 0:
-            rec["prefix"] = {"skipped": "the prefix-affinity probe is off (--prefix-probe 0)"}
-        else:
-            rec["prefix"] = _prefix_series(prober, chat_url, target.model, n)
-        heads = [chat.get("headers"), (e2e.get("stream") or {}).get("headers")]
-        heads += [r.get("headers") for r in (rec["prefix"].get("requests") or [])]
-        evidence: list[str] = []
-        for h in heads:
-            evidence += [e for e in cl.epp_evidence(h) if e not in evidence]
-        rec["epp_evidence"] = evidence
-        out["routing"] = rec
+        out["routing"] = _routing(prober, base, chat_url, chats, opts)
     return out
+
+
+def _routing(prober: Prober, base: Callable[[], dict[str, Any]], chat_url: str, chats: list[dict[str, Any]],
+             opts: ProbeOptions) -> dict[str, Any]:
+    """The prefix-affinity series (with the first model that answered) and the EPP evidence of every answer."""
+    rec = {**base()}
+    n = max(0, min(opts.prefix_requests, MAX_PREFIX_REQUESTS))
+    ok = next((c for c in chats if c.get("error_class") is None), None)
+    if ok is None:
+        rec["prefix"] = {"skipped": "the chat completion failed"}
+    elif n == 0:
+        rec["prefix"] = {"skipped": "the prefix-affinity probe is off (--prefix-probe 0)"}
+    else:
+        rec["prefix"] = {**_prefix_series(prober, chat_url, str(ok["model"]), n), "model": ok["model"]}
+    heads = [c.get("headers") for c in chats] + [(chats[0].get("stream") or {}).get("headers")]
+    heads += [r.get("headers") for r in (rec["prefix"].get("requests") or [])]
+    evidence: list[str] = []
+    for h in heads:
+        evidence += [e for e in cl.epp_evidence(h) if e not in evidence]
+    rec["epp_evidence"] = evidence
+    return rec

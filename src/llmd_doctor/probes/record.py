@@ -13,13 +13,24 @@ One exchange (one HTTP request and what came back):
      "error_class": null, "error": null, "hop": null}
 
 The records (top level, each also carries "version", "started_at" and "target"):
-- `e2e`: the non-streaming chat completion exchange, plus "stream" (the streaming exchange, with
-  "chunks", "content_excerpt", "done"); or {"not_run": "why"} when nothing could be sent.
-- `models`: the GET /v1/models exchange, plus "models" (the ids listed) and "expected".
+- `e2e`: the non-streaming chat completion exchange of the first model, plus "stream" (the
+  streaming exchange, with "chunks", "content_excerpt", "done"); or {"not_run": "why"} when nothing
+  could be sent. Format 2 adds to every chat exchange "model", "pools" (the refs of the pools it
+  should reach), "model_sources" (what named it) and "endpoint" (the one its answer names), and to
+  the record "per_model" (the other models' exchanges, same shape, without "target"),
+  "skipped_models" ([{"model", "why"}]: over the cap, out of time) and "models_cap". A format-1
+  record (no "per_model") is one model.
+- `models`: the GET /v1/models exchange, plus "models" (the ids listed), "expected" (the first
+  model) and, format 2, "expected_models" (the models the topology names).
 - `routing`: {"epp_evidence": ["x-went-into-resp-headers: true", ...], "prefix": {"url", "request"
   (the template, sent N times with "Question <i>"), "prefix_chars", "n", "requests": [{"status",
   "headers", "latency_s", "endpoint", "error_class", "hop", "error", "body_excerpt"}], "succeeded",
-  "endpoints": {endpoint: count}, "identified", "rate"} or {"skipped": "why"}}; or {"not_run": "why"}.
+  "endpoints": {endpoint: count}, "identified", "rate", "model"} or {"skipped": "why"}}; or
+  {"not_run": "why"}.
+
+"target" (probes/target.py `Target`) says where the probe went and, format 2, "public" (an address
+from the Gateway's status that is neither cluster-internal nor private), "api_key" ("sent" to
+--gateway-url, or "withheld") and "notices" (the lines said on stderr before sending).
 
 `not_run` means nothing could be sent (no Gateway, no address, an address this machine cannot
 reach — the reason says how to reach it); the checks then `skip` with that reason.
@@ -33,7 +44,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 REDACTED = "<redacted>"
 BODY_EXCERPT_CHARS = 2000
 MAX_JSON_CHARS = 64_000

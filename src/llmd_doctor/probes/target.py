@@ -1,11 +1,14 @@
 """Where to send the probe, and which model to ask for, read from the snapshot (pure, no I/O).
 
 The URL: `--gateway-url`, else the Gateway that routes to an InferencePool — its
-`status.addresses[0]` and its HTTP listener's port. The model: `--model`, else the InferenceModel
-`spec.modelName` of a pool behind that Gateway, else the model servers' arguments
-(`--served-model-name`, `vllm serve <model>`, `--model`); the probe falls back to the first id
-of `GET /v1/models`. The helpers that walk Gateway -> HTTPRoute -> InferencePool -> pods are
-shared with checks/e2e.py.
+`status.addresses[0]` and its HTTP listener's port. The models: `--model`, else every model the
+topology says the Gateway serves (llmd_doctor.topology.models: InferenceModels, the model servers'
+arguments per pool, HTTPRoute rules matching the model-name header) and the ids `GET /v1/models`
+lists, at most MAX_MODELS; the first is the one the single-model records describe. The helpers
+that walk Gateway -> HTTPRoute -> InferencePool -> pods are shared with checks/e2e.
+
+Safety: an address from the Gateway's status that is neither cluster-internal nor private is
+named before anything is sent (`notices`), and the API key goes only to `--gateway-url`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from llmd_doctor import k8s as k
 from llmd_doctor.kinds import GATEWAY_KEY as GATEWAY
 from llmd_doctor.kinds import INFERENCE_MODEL, SERVICE
 from llmd_doctor.topology import Gateway, Pool, Route, topology
+from llmd_doctor.topology.models import gateway_models
 from llmd_doctor.topology.servers import model_names
 
 if TYPE_CHECKING:
@@ -28,6 +32,8 @@ Obj = dict[str, Any]
 # Suffixes of names that only resolve inside a cluster.
 INTERNAL_SUFFIXES = (".svc", ".svc.cluster.local", ".cluster.local", ".local", ".internal")
 LOCAL_PORT = 8000
+#: At most this many models get a chat completion each (the others are listed as not probed).
+MAX_MODELS = 8
 
 
 @dataclass
@@ -47,6 +53,9 @@ class Target:
     model_source: str | None = None
     not_found: str | None = None
     others: list[str] = field(default_factory=list)  # other Gateways that could have been chosen
+    public: bool = False  # the Gateway's status address is neither cluster-internal nor private
+    api_key: str | None = None  # "sent" | "withheld" (--api-key-env given, the address not from --gateway-url)
+    notices: list[str] = field(default_factory=list)  # what was said on stderr before sending
 
     @property
     def port_forward(self) -> str | None:
@@ -214,10 +223,37 @@ def inference_models(snap: Snapshot, pools: list[Pool]) -> list[tuple[str, str]]
     return out
 
 
-def discover_model(snap: Snapshot, pools: list[Pool]) -> tuple[str | None, str | None]:
-    for name, ref in inference_models(snap, pools) + model_server_names(snap, pools):
-        return name, ref
+def discover_model(snap: Snapshot, gw: Gateway | None) -> tuple[str | None, str | None]:
+    """The first model the Gateway serves, and what named it."""
+    for m in gateway_models(snap, gw):
+        return m.name, m.sources[0] if m.sources else None
     return None, None
+
+
+@dataclass
+class PlannedModel:
+    """A model the probe asks for: its name, the pools it should reach (refs), what named it."""
+
+    name: str
+    pools: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+
+def plan_models(snap: Snapshot, t: Target, listed: list[str], only: str | None) -> tuple[list[PlannedModel],
+                                                                                         list[dict[str, str]]]:
+    """The models to probe, first-probed first (at most MAX_MODELS), and the ones left out with why.
+
+    `only` (--model) probes that one model; else every model the topology knows the Gateway
+    serves, then the ids `GET /v1/models` listed that it does not know.
+    """
+    known = {m.name: m for m in gateway_models(snap, gateway_of(snap, t.gateway))}
+    if only:
+        m = known.get(only)
+        return [PlannedModel(only, m.pool_refs if m else [], ["--model"])], []
+    plan = [PlannedModel(m.name, m.pool_refs, list(m.sources)) for m in known.values()]
+    plan += [PlannedModel(i, [], ["GET /v1/models"]) for i in dict.fromkeys(listed) if i not in known]
+    left = [{"model": p.name, "why": f"over the cap of {MAX_MODELS} models per run"} for p in plan[MAX_MODELS:]]
+    return plan[:MAX_MODELS], left
 
 
 # ---- the target -----------------------------------------------------------------------------
@@ -225,12 +261,11 @@ def discover_model(snap: Snapshot, pools: list[Pool]) -> tuple[str | None, str |
 
 def discover(snap: Snapshot, opts: ProbeOptions) -> Target:
     gw, others = choose_gateway(snap)
-    pools = pools_of(list(gw.routes)) if gw is not None else []
     t = Target()
     if opts.model:
         t.model, t.model_source = opts.model, "--model"
     else:
-        t.model, t.model_source = discover_model(snap, pools)
+        t.model, t.model_source = discover_model(snap, gw)
     if gw is not None:
         t.gateway = gw.ref
         t.others = [o.ref for o in others]
@@ -246,7 +281,11 @@ def discover(snap: Snapshot, opts: ProbeOptions) -> Target:
         t.source, t.base_url = "flag", opts.gateway_url.rstrip("/")
         t.internal = False
         t.not_found = None
+        t.api_key = "sent" if opts.api_key_env else None
         return t
+    t.public = bool(t.base_url and not t.internal)
+    if opts.api_key_env:
+        t.api_key = "withheld"
     if gw is None:
         t.not_found = "no Gateway found" + ("" if snap.gap(GATEWAY) is None else " (Gateways were not read)") \
             + "; pass --gateway-url to probe an OpenAI-compatible endpoint"
