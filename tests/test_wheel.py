@@ -4,6 +4,7 @@ prints is the text of docs/checks.md."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -83,8 +84,10 @@ def test_explain_from_the_installed_wheel_offline(tmp_path: Path) -> None:
               cwd=tmp_path)
     assert res.returncode == 1 and "docs: llmd-doctor explain epp.logs" in res.stdout
     assert "docs/checks.md" not in res.stdout
-    for check_id in {line.split("docs: llmd-doctor explain ", 1)[1].strip()
-                     for line in res.stdout.splitlines() if "docs: llmd-doctor explain " in line}:
-        assert run(installed, "llmd-doctor", "explain", check_id, cwd=tmp_path).returncode == 0, check_id
+    referenced = sorted({line.split("docs: llmd-doctor explain ", 1)[1].strip()
+                         for line in res.stdout.splitlines() if "docs: llmd-doctor explain " in line})
+    followed = run(installed, "llmd-doctor", "explain", *referenced, "-o", "json", cwd=tmp_path)
+    assert followed.returncode == 0, followed.stderr
+    assert sorted(e["id"] for e in json.loads(followed.stdout)) == referenced and "epp.config" in referenced
     plugin = run(installed, "kubectl_complete-llmd_doctor", "explain", "epp.lo", cwd=tmp_path)
     assert plugin.stdout.splitlines() == ["epp.logs\tEndpoint picker logs", ":4"]
