@@ -100,8 +100,9 @@ def test_refused_reads_give_the_live_statuses_offline(case: str, tmp_path: Path,
         # A log read names its pod's namespace even when the refusal was cluster-wide.
         assert any(e["verb"] == verb and e["resource"] == res and (e.get("namespace") == ns or "pod" in e)
                    for e in entries), entries
-    # The offline report says what the bundle does not hold.
-    assert any(w.startswith("not collected when the bundle was made: forbidden: cannot") for w in offline["warnings"])
+    # The offline report says what the bundle does not hold: cluster.access lists each refused read.
+    access = {c["id"]: c for c in offline["checks"]}["cluster.access"]
+    assert access["status"] == "warn" and any(e.startswith("forbidden: cannot") for e in access["evidence"])
 
 
 def test_a_bundle_with_only_the_old_not_collected_map_reads_the_same(tmp_path: Path,

@@ -115,20 +115,12 @@ def apply(snap: Snapshot, raw: Any, where: str = "bundle.yaml") -> None:
         elif isinstance(entry.get("kind"), str) and entry["kind"]:
             snap.errors[entry["kind"]] = e
             snap.collected.discard(entry["kind"])
+        elif not isinstance(e, Forbidden):  # nowhere to keep it for cluster.access: say it here
+            snap.warnings.append(f"{where}: failedReads[{i}] names no kind or log read: {entry.get('reason')}: {e}")
         # One pods/log refusal stands for all, as in a live run.
         if isinstance(e, Forbidden) and not (is_log and any(d.resource == "pods/log" for d in snap.denied)):
             snap.denied.append(e)
-        snap.warnings.append(f"not collected when the bundle was made: {_describe(entry, e)}")
-
-
-def _describe(entry: dict[str, Any], e: DataUnavailable) -> str:
-    if isinstance(e, Forbidden):
-        return str(e)
-    what = f"{entry.get('verb') or 'list'} {entry.get('resource') or entry.get('kind') or '?'}"
-    if entry.get("pod"):
-        what += f" {entry.get('pod')}/{entry.get('container')}" + (" (previous)" if entry.get("previous") is True else "")
-    where = f" in namespace {entry['namespace']}" if isinstance(entry.get("namespace"), str) else ""
-    return f"{entry.get('reason')}: {what}{where}: {e}"
+        # No report warning of its own: cluster.access lists every refused or failed read.
 
 
 def apply_not_collected(snap: Snapshot, raw: Any, where: str = "bundle.yaml") -> None:
@@ -147,4 +139,3 @@ def apply_not_collected(snap: Snapshot, raw: Any, where: str = "bundle.yaml") ->
         snap.collected.discard(key)
         if isinstance(e, Forbidden):
             snap.denied.append(e)
-        snap.warnings.append(f"not collected when the bundle was made: {key}: {text}")

@@ -28,6 +28,7 @@ BUILTIN_AREAS: tuple[str, ...] = (
 )
 BUILTIN_MODULES: tuple[str, ...] = tuple(f"llmd_doctor.checks.{m}" for m in (
     "cluster.access",
+    "cluster.scope",
     "gateway.crds",
     "inference.crds",
     "istio.control_plane",
