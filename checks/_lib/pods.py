@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmd_doctor import k8s
+from llmd_doctor.evidence import is_crash, termination
 from llmd_doctor.snapshot import Snapshot
 from llmd_doctor.topology.servers import is_sidecar
 
+from . import crash, logs
 from .events import warning_events
 
 Obj = dict[str, Any]
@@ -100,6 +102,24 @@ def _config_error(snap: Snapshot, pod: Obj, cname: str, message: str, summary: s
     return Cause(text, evidence, fix)
 
 
+def _crash(snap: Snapshot, pod: Obj, cs: Obj, summary: str, events: list[str], logs_check: str) -> Cause:
+    """A crashed container: its state, and the root error of its log when the log was captured."""
+    cname = str(cs.get("name"))
+    texts, _ = logs.read(snap, pod, [(cname, "")])
+    root, which = crash.root_of(cs, ((t.which, t.text) for t in texts))
+    evidence = [summary, *(list(root.excerpt[:4]) if root is not None and which else []), *events[-2:]]
+    if crash.oom(root) or (root is not None and which):
+        text = crash.root_sentence(cname, cs, root, pod).removesuffix(" (not a known signature)")
+        fix = crash.root_fix(cname, root, pod) if crash.oom(root) else \
+            f"See {logs_check}: it names the cause from the log (`kubectl logs --previous` shows the crash)."
+        return Cause(text, evidence, fix)
+    t = termination(cs) or {}
+    # exit 1 says only "an error"; a signal or a runtime exit code says more
+    meaning = f": {root.exit_meaning}" if root is not None and root.exit_meaning and t.get("exitCode") != 1 else ""
+    return Cause(f"{cname} {crash.state_phrase(cs)}{meaning}", evidence,
+                 f"See {logs_check} (or `kubectl logs --previous`) for why the container exits.")
+
+
 def pod_cause(snap: Snapshot, pod: Obj, logs_check: str = "model-servers.logs") -> Cause:
     """The most telling reason a pod is not Ready, with kubectl-describe style evidence."""
     events = warning_events(snap, pod)
@@ -117,18 +137,10 @@ def pod_cause(snap: Snapshot, pod: Obj, logs_check: str = "model-servers.logs") 
                          [summary, *pulls[-2:]],
                          f"Check that {image} exists (tag spelled right, `docker pull` works) and that the pod "
                          "has the imagePullSecret the registry needs.")
-        if reason == "CrashLoopBackOff":
-            cs = next((c for c in k8s.container_statuses(pod) if c.get("name") == cname), {})
-            t = k8s.last_terminated(cs) or {}
-            last = f"last exit {t.get('exitCode')} ({t.get('reason') or 'terminated'})" if t else "crashing"
-            oom = t.get("reason") == "OOMKilled"
-            return Cause(
-                f"CrashLoopBackOff ({cname}), {int(cs.get('restartCount') or 0)} restarts, {last}"
-                + (": killed for exceeding its memory limit" if oom else ""),
-                [summary, *events[-2:]],
-                "Raise the container's memory limit (vLLM loads the weights through host memory)." if oom else
-                f"See {logs_check} (or `kubectl logs --previous`) for why the container exits.",
-            )
+    crashed = [cs for cs in k8s.container_statuses(pod) if is_crash(cs)]
+    if crashed:  # before probes: a container that crashed is never described as starting or loading
+        return _crash(snap, pod, next((cs for cs in crashed if crash.down(cs)), crashed[0]), summary, events,
+                      logs_check)
     stuck = _stuck_init(pod)
     if stuck is not None:
         stuck.evidence.insert(0, summary)

@@ -1,5 +1,6 @@
 """epp.logs: what the endpoint picker's logs say when it is not healthy — known signatures (nil-pointer
-SIGSEGV, missing config, forbidden, CRD not installed, unknown plugin) with their cause and fix."""
+SIGSEGV, missing config, forbidden, CRD not installed, unknown plugin) with their cause and fix, else the
+root error of the crash (a Go panic, a fatal record), said as not a known signature."""
 
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ def _config_flags(epp: Epp) -> str:
     remediation="See the cause named above; `kubectl logs -n <ns> <epp-pod> --previous` shows the crash.",
 )
 def epp_logs(ctx: CheckContext) -> Iterator[Finding]:
-    """EPP log signatures (nil-pointer SIGSEGV, missing config, forbidden, CRD not installed, unknown plugin)."""
+    """EPP log signatures (nil-pointer SIGSEGV, missing config, forbidden, CRD not installed, unknown plugin),
+    else the root error of a crash: a Go panic and its first frame outside the runtime, a fatal record."""
     snap = ctx.snapshot
     topo = topology(snap)
     epps = topo.epps.require()
@@ -69,29 +71,25 @@ def epp_logs(ctx: CheckContext) -> Iterator[Finding]:
 def _judge(snap: Snapshot, topo: Topology, epp: Epp, pod: dict) -> Iterator[Finding]:
     ref = obj_ref(pod)
     healthy = logs.healthy(pod)
-    texts, unavailable = logs.read(snap, pod, [(str(epp.container.get("name")), "epp")])
-    if not texts:
-        if healthy:
-            yield Finding(Status.PASS, f"{ref} is Ready with no restarts; no crash to explain", ref)
-        elif unavailable:
-            yield Finding(Status.SKIP, f"{ref} is unhealthy ({k8s.pod_summary(pod)}) but {unavailable}", ref,
-                          unverified=True)
-        else:
-            yield Finding(Status.WARN, f"{ref} is unhealthy ({k8s.pod_summary(pod)}) and its logs are empty", ref,
-                          capabilities=())
-        return
-    known = logs.known_causes(texts, knowledge.signatures)
-    for k in known:
-        evidence = [_config_flags(epp)] if "config" in k.signature.id else []
-        evidence += k.lines + [f"{k.log.which} log of {ref}; image {epp.image}; known in {k.signature.versions}"]
-        caps = k.signature.capabilities if k.signature.capabilities is not None else topo.impact_of_epp(epp)
-        yield Finding(Status(k.signature.status), knowledge.fill(k.signature.cause, k.groups), ref, tuple(evidence),
-                      remediation=knowledge.fill(k.signature.fix, k.groups), capabilities=caps)
-    if known:
+    diag = logs.diagnose(snap, pod, [(str(epp.container.get("name")), "epp")], knowledge.signatures)
+    for c in diag.causes:
+        k = c.known
+        evidence = [_config_flags(epp)] if k is not None and "config" in k.signature.id else []
+        evidence += [*c.evidence, f"image {epp.image}"]
+        caps = k.signature.capabilities if k is not None and k.signature.capabilities is not None else (
+            topo.impact_of_epp(epp) if c.status == "fail" or k is not None else (CACHE_AWARE_ROUTING,))
+        yield Finding(Status(c.status), c.text if k is not None else f"{ref}: {c.text}", ref, tuple(evidence),
+                      remediation=c.fix, capabilities=caps)
+    if diag.causes:
         return
     if healthy:  # the same words whether or not the source captured a healthy pod's log
         yield Finding(Status.PASS, f"{ref} is Ready with no restarts; no crash to explain", ref)
-        return
-    yield Finding(Status.WARN, f"{ref} is unhealthy ({k8s.pod_summary(pod)}) and its logs match no known signature",
-                  ref, texts[0].tail(), capabilities=(CACHE_AWARE_ROUTING,))
-
+    elif not diag.texts and diag.unavailable:
+        yield Finding(Status.SKIP, f"{ref} is unhealthy ({k8s.pod_summary(pod)}) but {diag.unavailable}", ref,
+                      unverified=True)
+    elif not diag.texts:
+        yield Finding(Status.WARN, f"{ref} is unhealthy ({k8s.pod_summary(pod)}) and its logs are empty", ref,
+                      capabilities=())
+    else:
+        yield Finding(Status.WARN, f"{ref} is unhealthy ({k8s.pod_summary(pod)}); its logs name no error "
+                      "(not a known signature)", ref, diag.texts[0].tail(), capabilities=(CACHE_AWARE_ROUTING,))

@@ -1,6 +1,7 @@
 """gateway.implementation: what each llm-d Gateway's implementation needs, asked through its plugin —
 its controller runs, its InferencePool switch is on, its parametersRef resolves, its data plane exists
-and is Ready, and its release routes the pool API group the routes use."""
+and is Ready, and its release routes the pool API group the routes use; a controller or data-plane pod
+that crash-loops is explained from its logs (the implementation's log signatures, else the root error)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ from llmd_doctor.registry import check
 from llmd_doctor.snapshot import Snapshot
 from llmd_doctor.topology import Gateway, topology
 
+from . import _logs
+
 PARAMS_KINDS = {("", "ConfigMap"): CONFIGMAP, ("gateway.kgateway.dev", "GatewayParameters"):
                 "GatewayParameters.gateway.kgateway.dev"}
 CAPS = (GATEWAY_ROUTING, OPENAI_API)
@@ -45,6 +48,7 @@ CAPS = (GATEWAY_ROUTING, OPENAI_API)
             "GatewayParameters.gateway.kgateway.dev"),
     requires=("gateway.class",),
     capabilities=(*CAPS, *EPP_CAPABILITIES),
+    logs=_logs.log_requests,
     explains=("gateway.programmed", "httproute.status", "httproute.backends", "inferencepool.status",
               "e2e.chat-completion", "e2e.models", "e2e.routing"),
     why="Each gateway implementation has its own requirements for InferencePool routing: a control plane, "
@@ -54,17 +58,19 @@ CAPS = (GATEWAY_ROUTING, OPENAI_API)
 )
 def gateway_implementation(ctx: CheckContext) -> Iterator[Finding]:
     """For every llm-d Gateway: controller present, inference-extension switch on, parametersRef resolves,
-    data plane present and Ready, and its version routes the pool group its routes use."""
+    data plane present and Ready, and its version routes the pool group its routes use; crash-looping
+    controller and data-plane pods explained from their logs."""
     gws, _ = topology(ctx.snapshot).llmd_gateways
     if not gws:
         gws.require()
         yield Finding(Status.SKIP, "no Gateway found")
         return
+    seen: set[str] = set()  # pods explained already (a controller serves many Gateways)
     for g in gws:
-        yield from _judge(ctx.snapshot, g)
+        yield from _judge(ctx.snapshot, g, seen)
 
 
-def _judge(snap: Snapshot, g: Gateway) -> Iterator[Finding]:
+def _judge(snap: Snapshot, g: Gateway, seen: set[str]) -> Iterator[Finding]:
     impl = g.implementation
     if impl is None:
         if g.gateway_class.unknown:
@@ -115,6 +121,9 @@ def _judge(snap: Snapshot, g: Gateway) -> Iterator[Finding]:
                               remediation=f"Use one pool API group {impl.title} {c.label} routes, or another release.")
     problems += yield from _parameters(snap, g, impl.parameters_kinds(), facts)
     problems += yield from _data_plane(g, facts)
+    for f in _logs.crash_findings(snap, g, impl, seen, (*CAPS, *EPP_CAPABILITIES)):
+        problems += 1
+        yield f
     if not problems:
         managed = " (managed: its controller and data plane run outside the cluster)" if impl.managed else ""
         yield Finding(Status.PASS, f"{g.ref}: {impl.title}{managed}" + (f"; {'; '.join(facts)}" if facts else "")

@@ -1,5 +1,6 @@
-"""model-servers.logs: what the logs of unhealthy model-server pods say — known signatures (CUDA OOM,
-gated model, no GPU, the routing sidecar refused) with their cause and fix."""
+"""model-servers.logs: what the logs of model-server pods say — known signatures (CUDA OOM, gated model,
+no GPU, the routing sidecar refused) with their cause and fix, else the root error of a crashed container
+(not a known signature), or a thread that died in a running one."""
 
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ def _caps(topo: Topology, pod: Obj, groups: list[ServerGroup]) -> tuple[str, ...
     remediation="See the cause named above; `kubectl logs -n <ns> <pod> -c <container> --previous` shows the crash.",
 )
 def model_servers_logs(ctx: CheckContext) -> Iterator[Finding]:
-    """vLLM and routing-sidecar log signatures (CUDA OOM, gated model, no GPU, readiness waits, sidecar refused)."""
+    """vLLM and routing-sidecar logs: known signatures (CUDA OOM, gated model, no GPU, readiness waits, sidecar
+    refused), else the root error of a crashed container, a thread that died, the last error of an unready one."""
     snap = ctx.snapshot
     topo = topology(snap)
     groups = list(topo.servers.require())
@@ -65,32 +67,29 @@ def model_servers_logs(ctx: CheckContext) -> Iterator[Finding]:
             yield Finding(Status.SKIP, f"{ref} has not started its containers ({k8s.pod_summary(pod)}); "
                           "model-servers.pods names why", ref)
             continue
-        texts, unavailable = logs.read(snap, pod, containers)
-        if not texts:
-            if healthy:
-                quiet.append(ref)
-            elif unavailable:
-                yield Finding(Status.SKIP, f"{ref} is unhealthy ({k8s.pod_summary(pod)}) but {unavailable}", ref,
-                              unverified=True)
-            else:
-                yield Finding(Status.WARN, f"{ref} is unhealthy ({k8s.pod_summary(pod)}) and its logs are empty",
-                              ref, capabilities=())
-            continue
-        known = logs.known_causes(texts, knowledge.signatures)
-        for k in known:
-            evidence = list(k.lines) + [f"{k.log.where}; known in {k.signature.versions}"]
-            if k.signature.id == "sidecar-vllm-connection-refused" and (ports := sidecar_ports(pod)):
+        diag = logs.diagnose(snap, pod, containers, knowledge.signatures)
+        for c in diag.causes:
+            evidence = list(c.evidence)
+            if c.known is not None and c.known.signature.id == "sidecar-vllm-connection-refused" and (
+                    ports := sidecar_ports(pod)):
                 evidence.insert(0, f"routing-proxy --vllm-port={ports[0]}; vLLM --port {ports[1]}")
-            caps = k.signature.capabilities if k.signature.capabilities is not None else _caps(topo, pod, groups)
-            yield Finding(Status(k.signature.status), f"{ref}: " + knowledge.fill(k.signature.cause, k.groups), ref,
-                          tuple(evidence), remediation=knowledge.fill(k.signature.fix, k.groups), capabilities=caps)
-        if known:
+            sig_caps = c.known.signature.capabilities if c.known is not None else None
+            caps = sig_caps if sig_caps is not None else _caps(topo, pod, groups) if c.status == "fail" else ()
+            yield Finding(Status(c.status), f"{ref}: {c.text}", ref, tuple(evidence), remediation=c.fix,
+                          capabilities=caps)
+        if diag.causes:
             continue
         if healthy:  # the same words whether or not the source captured a healthy pod's log
             quiet.append(ref)
-            continue
-        yield Finding(Status.WARN, f"{ref} is unhealthy ({k8s.pod_summary(pod)}) and its logs match no known "
-                      "signature", ref, texts[0].tail(), capabilities=())
+        elif not diag.texts and diag.unavailable:
+            yield Finding(Status.SKIP, f"{ref} is unhealthy ({k8s.pod_summary(pod)}) but {diag.unavailable}", ref,
+                          unverified=True)
+        elif not diag.texts:
+            yield Finding(Status.WARN, f"{ref} is unhealthy ({k8s.pod_summary(pod)}) and its logs are empty",
+                          ref, capabilities=())
+        else:
+            yield Finding(Status.WARN, f"{ref} is unhealthy ({k8s.pod_summary(pod)}); its logs name no error "
+                          "(not a known signature)", ref, diag.texts[0].tail(), capabilities=())
     if quiet:
         n = len(quiet)
         yield Finding(Status.PASS, f"{n} model-server pod{'s are' if n != 1 else ' is'} Ready with no restarts; "

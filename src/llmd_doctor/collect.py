@@ -105,13 +105,18 @@ def _restarted(pod: dict[str, Any], container: str) -> bool:
 
 
 def workload_log_requests(snap: Snapshot) -> list[LogRequest]:
-    """Current (and, after a restart, previous) logs of every endpoint-picker and model-server pod's
-    containers (init containers too: llm-d's routing proxy runs as a native sidecar)."""
+    """Current (and, after a restart, previous) logs of every endpoint-picker, model-server and llm-d
+    Gateway data-plane pod's containers (init containers too: llm-d's routing proxy runs as a native
+    sidecar). The checks' own requests (`needed_logs`) come on top: crash logs of gateway controllers,
+    the runtime checks' samples."""
     from llmd_doctor import k8s
     from llmd_doctor.topology import topology
 
     topo = topology(snap)
-    pods = [p for e in topo.epps for p in e.pods] + list(topo.server_pods())
+    gateways, _ = topo.llmd_gateways
+    data_planes = [p for g in gateways if g.data_plane is not None and not g.data_plane.spec.managed
+                   for p in g.data_plane.pods]
+    pods = [p for e in topo.epps for p in e.pods] + list(topo.server_pods()) + data_planes
     reqs: dict[LogRequest, None] = {}
     for pod in pods:
         names = [str(c.get("name")) for c in k8s.containers(k8s.pod_spec(pod), init=True) if c.get("name")]

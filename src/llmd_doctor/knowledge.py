@@ -217,9 +217,12 @@ def signatures(component: str) -> tuple[Signature, ...]:
     return tuple(signature_from(e) for e in entries if e["component"] == component)
 
 
-def fill(template: str, groups: dict[str, str]) -> str:
-    """`{name}` placeholders from regex groups; unknown ones stay as they are."""
-    return re.sub(r"\{(\w+)\}", lambda m: groups.get(m.group(1), m.group(0)), template)
+def fill(template: str, groups: dict[str, str], signature: Signature | None = None) -> str:
+    """`{name}` placeholders from regex groups. A named group of `signature`'s patterns that did not
+    match (one side of an alternation) becomes ""; any other unknown placeholder stays as it is."""
+    optional = {n for p in (*signature.all, *signature.evidence) for n in p.groupindex} if signature else set()
+    return re.sub(r"\{(\w+)\}", lambda m: groups.get(m.group(1), "" if m.group(1) in optional else m.group(0)),
+                  template)
 
 
 def match_signatures(sigs: tuple[Signature, ...], text: str) -> list[tuple[Signature, dict[str, str], list[str]]]:

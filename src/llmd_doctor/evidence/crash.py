@@ -7,8 +7,10 @@
 3. a fatal structured record (zap `fatal`/`panic`/`dpanic`, klog `F`, logrus `fatal`);
 4. a line the process printed as it gave up (`exec format error`, `executable file not found in $PATH`,
    an argparse `error:`, `Error: ...`, `Killed`, a C++ `terminate called ...`);
-5. structured errors (zap/klog/logrus `error`, vLLM `ERROR`): the first that repeats, else the last;
-6. weaker plain-text errors (`error: ...`, `ERROR: ...`);
+5. a Python exception printed without its traceback (`torch.distributed.DistBackendError: ...`, a pydantic
+   `ValidationError` with its indented detail, NCCL's `Last error:` detail): the first one after serving;
+6. structured errors (zap/klog/logrus `error`, vLLM `ERROR`): the first that repeats, else the last;
+7. weaker plain-text errors (`error: ...`, `ERROR: ...`);
 then the termination message, then the exit code. A traceback the process recovered from (it served
 requests afterwards) is not the cause.
 """
@@ -23,7 +25,7 @@ from typing import Any
 from .exit_codes import exit_code_meaning
 from .go_panic import go_crash
 from .lines import MAX_LINE, Log, clip, fold
-from .python_tb import WRAPPER_TEXT, PyException, tracebacks
+from .python_tb import WRAPPER_TEXT, PyException, is_consequence, tracebacks
 from .structured import ERROR_LEVELS, FATAL_LEVELS, Entry, parse_entry, quick_level
 
 SUMMARY_LIMIT = 300
@@ -80,6 +82,11 @@ _STRONG_PLAIN = (
     ("fatal", "", re.compile(r"(?:FATAL|\[FATAL\]|Fatal error)[: ]\s*(?P<msg>.+)"), "FATAL: {msg}"),
     ("killed", "", re.compile(r"Killed$"), "Killed: the process was killed by SIGKILL (usually the OOM killer)"),
 )
+# A Python exception line printed on its own (stderr, no logging prefix): `pkg.mod.SomeError: message`.
+BARE_EXCEPTION = re.compile(r"(?P<type>(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception))(?:: (?P<msg>.*))?$")
+_CONTINUATION_LINES = 6  # lines after a bare exception read as its detail
+_LAST_ERROR = "Last error:"  # NCCL prints its system error on the line after this one
+
 _WEAK_PLAIN = (
     ("error", "", re.compile(r"(?:error|ERROR): (?P<msg>.+)"), "error: {msg}"),
 )
@@ -253,6 +260,51 @@ def _from_plain(log: Log, marked: list[int], patterns: tuple, skip: set[int]) ->
     return None
 
 
+# ---- Python exceptions without a traceback ----------------------------------------------------------------
+
+def _continuation(log: Log, i: int) -> list[str]:
+    """The detail lines printed right after a bare exception: indented or plain lines, up to a blank line
+    or the next log record."""
+    out: list[str] = []
+    for line in log.parsed(i + 1, i + 1 + _CONTINUATION_LINES):
+        text = line.text.rstrip()
+        if not text.strip() or line.level or text.lstrip().startswith(("{", "Traceback", 'File "', "INFO:")):
+            break
+        if quick_level(line) and not text[:1].isspace():
+            break  # another structured record (klog, zap console, logrus)
+        out.append(text)
+    return out
+
+
+def _from_bare_exception(log: Log, marked: list[int], skip: set[int], last_serving: int) -> RootError | None:
+    """The first exception line printed without a traceback after the process last served, with its detail."""
+    found: list[tuple[int, re.Match[str], str]] = []
+    for i in marked:
+        if i <= last_serving or i in skip:
+            continue
+        line = log.line(i)
+        if line.level or line.text[:1].isspace():
+            continue
+        m = BARE_EXCEPTION.match(line.text.strip())
+        if m:
+            found.append((i, m, line.proc))
+    if not found:
+        return None
+    telling = [f for f in found if not is_consequence(f[1].group("type"), f[1].group(0))]
+    i, m, proc = (telling or found)[0]
+    detail = _continuation(log, i)
+    summary = m.group(0).strip()
+    if _LAST_ERROR in (d.strip() for d in detail):
+        after = [d.strip() for d in detail[[d.strip() for d in detail].index(_LAST_ERROR) + 1:] if d.strip()]
+        if after:
+            summary += f"; last error: {after[0]}"
+    elif detail and detail[0][:1].isspace():  # pydantic and others indent the detail under the exception
+        summary += f": {detail[0].strip()}"
+    note = None if telling else "only an exception that follows from another failure is in this log"
+    excerpt = (clip(log.lines[i]), *(clip(d) for d in detail))
+    return RootError("python", _summary(summary), excerpt, None, proc or None, note=note)
+
+
 # ---- putting it together --------------------------------------------------------------------------------
 
 def _from_text(text: str) -> RootError | None:
@@ -281,6 +333,7 @@ def _from_text(text: str) -> RootError | None:
     entries = _error_entries(log, candidates, skip)
     return (_from_fatal(entries)
             or _from_plain(log, candidates, _STRONG_PLAIN, skip)
+            or _from_bare_exception(log, candidates, skip, last_serving)
             or _from_errors([e for e in entries if e.no > last_serving])
             or _from_plain(log, candidates, _WEAK_PLAIN, skip))
 

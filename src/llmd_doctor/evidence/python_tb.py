@@ -75,9 +75,14 @@ class PyException:
     @property
     def is_wrapper(self) -> bool:
         """Only points at a cause printed elsewhere, or is the consequence of another failure."""
-        base = self.type.rsplit(".", 1)[-1]
-        return (self.type in _CONSEQUENCE_TYPES or base in _CONSEQUENCE_TYPES
-                or bool(WRAPPER_TEXT.search(self.text)))
+        return is_consequence(self.type, self.text)
+
+
+def is_consequence(exc_type: str, text: str = "") -> bool:
+    """An exception that only follows from another failure (a process that died, a wrapper that points
+    elsewhere)."""
+    return (exc_type in _CONSEQUENCE_TYPES or exc_type.rsplit(".", 1)[-1] in _CONSEQUENCE_TYPES
+            or bool(WRAPPER_TEXT.search(text)))
 
 
 def short_path(path: str) -> str:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 _FIELD = re.compile(r"(?P<key>[A-Za-z][A-Za-z ]*?): (?P<val>-?\d+(?:\.\d+)?) ?(?P<unit>tokens/s|reqs|%)")
 _ENGINE = re.compile(r"Engine (?P<engine>\d+): ")
+# vLLM's logging prefix carries month-day and time, no year (vllm/logger.py: "%m-%d %H:%M:%S").
+_TIME = re.compile(r"(?:DEBUG|INFO|WARNING|ERROR) (?P<time>\d\d-\d\d \d\d:\d\d:\d\d)")
 _V0_PREFIX_HIT = re.compile(r"Prefix cache hit rate: GPU: (?P<gpu>[\d.]+)%")
 _ACCESS = re.compile(r'INFO:\s+(?P<client>\S+) - "(?P<method>[A-Z]+) (?P<path>[^ "]+) HTTP/[\d.]+" (?P<status>\d{3})')
 
@@ -44,6 +46,12 @@ class StatsSample:
     gpu_kv_cache_usage: float | None  # percent
     cpu_kv_cache_usage: float | None  # percent, V0 only
     prefix_cache_hit_rate: float | None  # percent
+    time: str = ""  # "MM-DD hh:mm:ss" from the logging prefix ("" when the line has none)
+
+    @property
+    def busy(self) -> bool:
+        """The engine was working: requests running or waiting, or tokens flowing."""
+        return bool(self.running or self.waiting or self.prompt_throughput or self.generation_throughput)
 
 
 @dataclass
@@ -72,6 +80,11 @@ class VllmStats:
     inference_ok: int = 0  # of those, answered 2xx/3xx
     inference_errors: int = 0  # of those, answered 5xx
     last_sample: StatsSample | None = None
+    samples_busy: int = 0  # samples with requests running/waiting or tokens flowing
+    samples_waiting: int = 0  # samples with requests waiting (queued in vLLM)
+    first_time: str | None = None  # "MM-DD hh:mm:ss" of the first and last samples, when logged
+    last_time: str | None = None
+    last_busy_time: str | None = None  # of the last busy sample
 
     @property
     def served_traffic(self) -> bool:
@@ -86,6 +99,7 @@ def parse_sample(line: str, no: int = 0) -> StatsSample | None:
         return None
     fields = {m.group("key").strip(): float(m.group("val")) for m in _FIELD.finditer(line)}
     engine = _ENGINE.search(line)
+    when = _TIME.search(line, 0, 80)
 
     def intval(*keys: str) -> int | None:
         for k in keys:
@@ -96,7 +110,7 @@ def parse_sample(line: str, no: int = 0) -> StatsSample | None:
     return StatsSample(no, engine.group("engine") if engine else "", fields.get("Avg prompt throughput"),
                        fields.get("Avg generation throughput"), intval("Running"), intval("Waiting", "Pending"),
                        intval("Swapped"), fields.get("GPU KV cache usage"), fields.get("CPU KV cache usage"),
-                       fields.get("Prefix cache hit rate"))
+                       fields.get("Prefix cache hit rate"), when.group("time") if when else "")
 
 
 def _mean(values: list[float]) -> float | None:
@@ -171,4 +185,9 @@ def vllm_stats(log: str | None) -> VllmStats:
     out.last_gpu_kv_cache_usage = _max(col("gpu_kv_cache_usage", lasts))
     out.max_gpu_kv_cache_usage = _max(col("gpu_kv_cache_usage", samples))
     out.last_sample = samples[-1]
+    busy = [s for s in samples if s.busy]
+    out.samples_busy = len(busy)
+    out.samples_waiting = sum(1 for s in samples if s.waiting)
+    out.first_time, out.last_time = samples[0].time or None, samples[-1].time or None
+    out.last_busy_time = busy[-1].time or None if busy else None
     return out

@@ -116,6 +116,27 @@ class Topology:
         groups = self.servers
         return Items([p for g in groups for p in g.pods], groups.gaps)
 
+    def server_group(self, pod: dict[str, Any]) -> ServerGroup | None:
+        """The model-server group a pod belongs to (None: not a model-server pod)."""
+        from llmd_doctor.snapshot import record_read
+
+        record_read(*SERVERS)
+        return next((g for g in self._servers if any(p is pod for p in g.pods)), None)
+
+    def pod_at(self, ip: str) -> Ref[dict[str, Any]]:
+        """The pod whose status.podIP is `ip` (an upstream address in a gateway's access log): missing when no
+        pod read has it (a pod since replaced, or one outside the namespaces read), unknown when pods could
+        not be read."""
+        from llmd_doctor.snapshot import record_read
+
+        record_read(POD)
+        by_ip = self.snapshot.derive("topology.pods_by_ip", lambda: {
+            str((p.get("status") or {}).get("podIP")): p for p in self._index[POD].items
+            if (p.get("status") or {}).get("podIP")})
+        found = by_ip.get(ip)
+        return Ref(found, None if found is not None else next(iter(self._index[POD].items.gaps), None),
+                   f"the pod with IP {ip}")
+
     # ---- which objects belong together ------------------------------------------------------------
 
     def related(self, ref: str) -> frozenset[str]:

@@ -240,6 +240,9 @@ def _gateways(idx: dict[str, Index], routes: Items[Route]) -> tuple[Items[Gatewa
                 ctl = impl.controller_for(o, controller_name, controllers.get(impl.name, []))
                 g._controller = Ref(ctl, deployments.gaps[0] if ctl is None and deployments.gaps else None,
                                     f"the {impl.title} controller")
+                if ctl is not None:
+                    pods = idx[POD].in_ns(k8s.namespace(ctl.workload))
+                    g._controller_pods = Items(k8s.pods_of(ctl.workload, pods), pods.gaps)
             g._data_plane = _data_plane(idx, impl, o)
         out.append(g)
     gateways = Items(out, idx[GATEWAY_KEY].items.gaps)

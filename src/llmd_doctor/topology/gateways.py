@@ -44,6 +44,7 @@ class Gateway:
     _gateway_class: Ref[Obj] = field(default_factory=Ref)
     _implementation: GatewayImplementation | None = None
     _controller: Ref[Controller] = field(default_factory=Ref)
+    _controller_pods: Items[Obj] = field(default_factory=Items)
     _routes: Items[Route] = field(default_factory=Items)
     _data_plane: DataPlane | None = None
     llmd: bool = False
@@ -95,6 +96,11 @@ class Gateway:
     def controller(self) -> Ref[Controller]:
         """The control plane that programs it (missing for managed implementations such as GKE)."""
         return self._controller
+
+    @recorded(GATEWAY_CLASS, DEPLOYMENT, POD)
+    def controller_pods(self) -> Items[Obj]:
+        """The pods of its control plane's workload (empty when the controller is missing or managed)."""
+        return self._controller_pods
 
     @recorded(HTTPROUTE)
     def routes(self) -> Items[Route]:
