@@ -142,11 +142,12 @@ def _routes(topo: Topology, notes: list[str]) -> Iterator[Finding]:
         if impl is None or ctl is None or not pooled:
             continue
         shape = shape_of(pooled)
+        n = shape["min_pools_per_gateway"]
         for issue in impl.known_issues(ctl, shape):
             if issue.get("condition"):
                 continue  # shows as a route condition: httproute.status names it as that condition's cause
             yield Finding(Status(issue.get("status", "warn")), f"{impl.title} {ctl.label}: {issue['message']} "
-                          f"({g.ref} routes to {shape['min_pools_per_gateway']} InferencePool(s))", g.ref,
+                          f"({g.ref} routes to {n} InferencePool{'' if n == 1 else 's'})", g.ref,
                           (f"{ctl.ref} image {ctl.image}", f"known issue: {issue['source']}"),
                           remediation=str(issue["fix"]), capabilities=())
 

@@ -1,4 +1,5 @@
-"""compat.versions: EPP ↔ CRDs, EPP pool group ↔ route group, gateway version ↔ pool group, known issues."""
+"""compat.versions: EPP ↔ CRDs, EPP pool group ↔ route group, known issues (gateway version ↔ pool group is
+httproute.backends' to say, asserted here where it used to be compat's)."""
 
 from __future__ import annotations
 
@@ -102,25 +103,32 @@ def test_pass_v04_v1_stack_on_istio_128() -> None:
     assert r.message.startswith("EPP llm-d-inference-scheduler v0.4.0 (GIE v1.2); InferencePool k8s.io/v1; Istio 1.28.1")
 
 
+def backends(sc: Scenario):  # noqa: ANN201
+    return sc.run("httproute.backends")["httproute.backends"]
+
+
 def test_fail_istio_128_rejects_the_x_k8s_pool_group() -> None:
-    """failure case istio-1.28-rejects-experimental-inferencepool-group"""
+    """failure case istio-1.28-rejects-experimental-inferencepool-group: said once, by httproute.backends
+    (the route's backend); compat.versions does not say it again."""
     sc = Scenario.example("healthy")
     set_istio(sc, "1.28.0")
-    r = run(sc)
+    r = backends(sc)
     assert (r.status, r.objects) == (Status.FAIL, [ROUTE])
-    assert "Istio 1.28.0 routes only to inference.networking.k8s.io InferencePools" in r.message
-    assert "uses inference.networking.x-k8s.io" in r.message and "InvalidKind" in r.message
+    assert "runs Istio 1.28.0, which routes only inference.networking.k8s.io pools" in r.message
+    assert "points at an inference.networking.x-k8s.io InferencePool" in r.message
     assert any("image docker.io/istio/pilot:1.28.0" in e for e in r.evidence)
     assert GATEWAY_ROUTING in r.lost_capabilities
+    assert run(sc).status == Status.PASS
 
 
 def test_fail_istio_127_cannot_route_v1_pools_and_pass_on_128() -> None:
     sc = Scenario.example("healthy")
     to_v1_stack(sc)
-    r = run(sc)
+    r = backends(sc)
     assert (r.status, r.objects) == (Status.FAIL, [ROUTE])
-    assert "Istio 1.27.0 routes only to inference.networking.x-k8s.io InferencePools" in r.message
+    assert "runs Istio 1.27.0, which routes only inference.networking.x-k8s.io pools" in r.message
     set_istio(sc, "1.28.1")
+    assert backends(sc).status == Status.PASS
     ok = run(sc)
     assert ok.status == Status.PASS
     assert ok.message.startswith("EPP llm-d-inference-scheduler v0.3.2 (GIE v1.0); InferencePool k8s.io/v1; Istio 1.28.1")
