@@ -12,6 +12,8 @@ upstream manifests (tests/upstream is a copy of shared/upstream).
 from __future__ import annotations
 
 import copy
+import functools
+import pickle
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,14 @@ def upstream(relpath: str) -> list[Obj]:
     """Objects of a verbatim upstream file, e.g. upstream('gie-v1.0.0/config__crd__bases__...yaml')."""
     return [d for d in yaml.safe_load_all((UPSTREAM / relpath).read_text()) if isinstance(d, dict)]
 
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+@functools.cache
+def _example_bytes(name: str) -> bytes:
+    """An example bundle, read once per process (YAML parsing dominates the suite's time)."""
+    return pickle.dumps(read_bundle(EXAMPLES / name))
+
 
 class Scenario:
     def __init__(self, data: BundleData):
@@ -55,7 +65,7 @@ class Scenario:
 
     @classmethod
     def example(cls, name: str) -> Scenario:
-        return cls(read_bundle(EXAMPLES / name))
+        return cls(pickle.loads(_example_bytes(name)))  # a fresh copy of the bundle read once per process
 
     @classmethod
     def bundle(cls, path: str | Path) -> Scenario:
@@ -124,7 +134,7 @@ class Scenario:
     # ---- running ------------------------------------------------------------------------------
 
     def snapshot(self, namespaces: list[str] | None = None) -> Snapshot:
-        return snapshot_from_bundle_data(copy.deepcopy(self.data), namespaces)
+        return snapshot_from_bundle_data(pickle.loads(pickle.dumps(self.data)), namespaces)  # deepcopy, 3x faster
 
     def run(self, *only: str, options: dict[str, Any] | None = None) -> dict[str, CheckResult]:
         """Run the named checks (ids or globs) and their prerequisites; all checks when none named."""
@@ -150,10 +160,10 @@ class Scenario:
 
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "objects.yaml").write_text(
-            yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": self.data.objects}, sort_keys=False)
+            yaml.dump({"apiVersion": "v1", "kind": "List", "items": self.data.objects}, Dumper=_DUMPER, sort_keys=False)
         )
         if self.data.manifest:
-            (directory / "bundle.yaml").write_text(yaml.safe_dump(self.data.manifest, sort_keys=False))
+            (directory / "bundle.yaml").write_text(yaml.dump(self.data.manifest, Dumper=_DUMPER, sort_keys=False))
         for req, text in self.data.logs.items():
             f = directory / "logs" / req.namespace / req.pod / f"{req.container}{'.previous' if req.previous else ''}.log"
             f.parent.mkdir(parents=True, exist_ok=True)

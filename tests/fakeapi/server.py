@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import os
+import pickle
 import socket
 import ssl
 import threading
@@ -118,11 +120,27 @@ class _Server(ThreadingHTTPServer):
                     request.close()
 
 
+_EXAMPLES = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
+
+
+@functools.lru_cache(maxsize=32)
+def _example_bytes(path: str) -> bytes:
+    return pickle.dumps(read_bundle(path))
+
+
+def _read(path: str) -> BundleData:
+    """An example bundle (never changed by tests) is read once per process, a fresh copy each time."""
+    real = os.path.realpath(path)
+    if real.startswith(_EXAMPLES + os.sep):
+        return pickle.loads(_example_bytes(real))
+    return read_bundle(path)
+
+
 class FakeApiServer:
     def __init__(self, bundle: str | os.PathLike[str] | BundleData, *, latency_s: float = 0.0, rbac: bool = False,
                  tokens: dict[str, tuple[str, list[str]]] | None = None, fault: FaultFn | None = None,
                  anonymous_paths: tuple[str, ...] = ()):
-        self.data = bundle if isinstance(bundle, BundleData) else read_bundle(bundle)
+        self.data = bundle if isinstance(bundle, BundleData) else _read(str(bundle))
         self.api = Api(self.data, rbac)
         self.latency_s = latency_s
         self.fault = fault
