@@ -166,6 +166,10 @@ def _container_causes(pod: Obj, cname: str, texts: list[LogText], signatures: Si
         texts = sorted(texts, key=lambda t: t.which != "current")
     known = [k for k in known_causes(texts, signatures) if not (crashed and k.signature.status == "warn")]
     state = [f"state: {describe_state(cs)}"] if crashed else []
+    if known and crashed:  # the signature names the cause; what the crashed run printed last goes beside it
+        root, which = crash.root_of(cs, ((t.which, t.text) for t in texts))
+        if root is not None and which is not None and not any(root.summary in line for k in known for line in k.lines):
+            state.insert(0, f"the crashed run's error: {root.summary}")
     if known:
         return [LogCause(cname, k.signature.status, k.cause,
                          [*k.lines, f"{k.log.where}; known in {k.signature.versions}", *state], k.fix, known=k)

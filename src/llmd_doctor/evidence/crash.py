@@ -73,7 +73,7 @@ _STRONG_PLAIN = (
     ("cxx-terminate", "terminate called after throwing",
      re.compile(r"terminate called after throwing an instance of '(?P<type>[^']+)'"),
      "terminate called after throwing {type}"),
-    ("segfault", "Segmentation fault", re.compile(r"Segmentation fault"), "segmentation fault (native code crashed)"),
+    ("segfault", "egmentation fault", re.compile(r"[Ss]egmentation fault"), "segmentation fault (native code crashed)"),
     ("core-dumped", "core dumped", re.compile(r"core dumped"), "the process crashed and dumped core"),
     ("argparse", "", re.compile(r"(?P<prog>[\w./\-]+(?: [\w\-]+)?): error: (?P<msg>.+)"), "{prog}: error: {msg}"),
     ("java", "", re.compile(r'Exception in thread "(?P<thread>[^"]+)" (?P<exc>.+)'),
@@ -86,6 +86,9 @@ _STRONG_PLAIN = (
 BARE_EXCEPTION = re.compile(r"(?P<type>(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception))(?:: (?P<msg>.*))?$")
 _CONTINUATION_LINES = 6  # lines after a bare exception read as its detail
 _LAST_ERROR = "Last error:"  # NCCL prints its system error on the line after this one
+
+# A supervisor (Istio's pilot-agent, an init process) logs its child's death by a signal at warning level.
+_EVEN_IN_WARNINGS = frozenset({"segfault", "core-dumped"})
 
 _WEAK_PLAIN = (
     ("error", "", re.compile(r"(?:error|ERROR): (?P<msg>.+)"), "error: {msg}"),
@@ -243,10 +246,11 @@ def _from_plain(log: Log, marked: list[int], patterns: tuple, skip: set[int]) ->
     for i in reversed(marked):
         line = log.line(i)
         text = line.text.strip()
-        if not text or i in skip or quick_level(line) in ("debug", "info", "warn"):
+        level = quick_level(line)
+        if not text or i in skip or level in ("debug", "info"):
             continue
         for name, needle, rx, template in patterns:
-            if needle and needle not in text:
+            if (needle and needle not in text) or (level == "warn" and name not in _EVEN_IN_WARNINGS):
                 continue
             m = rx.search(text) if needle else rx.match(text)
             if m:
