@@ -11,13 +11,13 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from llmd_doctor import k8s, knowledge
 from llmd_doctor import versions as v
 from llmd_doctor.kinds import CONFIGMAP, INFERENCE, POD, POOL_KEYS, SERVICE, X_INFERENCE
 from llmd_doctor.knowledge import EppRelease
-from llmd_doctor.topology.known import Items, Ref, recorded
+from llmd_doctor.topology.known import Items, ObjectNode, Ref, recorded
 
 if TYPE_CHECKING:
     from llmd_doctor.topology.pools import Pool
@@ -121,7 +121,9 @@ class EppConfig:
 
 
 @dataclass(eq=False)
-class Epp:
+class Epp(ObjectNode):
+    KIND: ClassVar[str] = "Deployment"
+
     deployment: Obj
     container: Obj
     flags: dict[str, str]
@@ -133,16 +135,8 @@ class Epp:
     _config: EppConfig | None = None
 
     @property
-    def name(self) -> str:
-        return k8s.name(self.deployment)
-
-    @property
-    def namespace(self) -> str:
-        return k8s.namespace(self.deployment)
-
-    @property
-    def ref(self) -> str:
-        return f"Deployment/{self.namespace}/{self.name}"
+    def subject(self) -> Obj:
+        return self.deployment
 
     @property
     def image(self) -> str:

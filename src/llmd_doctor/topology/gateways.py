@@ -7,12 +7,12 @@ the control plane and data plane are found through it, never by naming an implem
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from llmd_doctor import k8s
 from llmd_doctor.gateways import Controller, DataPlaneSpec, GatewayImplementation
 from llmd_doctor.kinds import DEPLOYMENT, GATEWAY_CLASS, HTTPROUTE, POD, SERVICE
-from llmd_doctor.topology.known import Items, Ref, recorded
+from llmd_doctor.topology.known import Items, ObjectNode, Ref, recorded
 
 if TYPE_CHECKING:
     from llmd_doctor.topology.routes import Route
@@ -38,7 +38,9 @@ class DataPlane:
 
 
 @dataclass(eq=False)
-class Gateway:
+class Gateway(ObjectNode):
+    KIND: ClassVar[str] = "Gateway"
+
     obj: Obj
     class_name: str
     _gateway_class: Ref[Obj] = field(default_factory=Ref)
@@ -50,20 +52,8 @@ class Gateway:
     llmd: bool = False
 
     @property
-    def name(self) -> str:
-        return k8s.name(self.obj)
-
-    @property
-    def namespace(self) -> str:
-        return k8s.namespace(self.obj)
-
-    @property
     def key(self) -> tuple[str, str]:
         return self.namespace, self.name
-
-    @property
-    def ref(self) -> str:
-        return f"Gateway/{self.namespace}/{self.name}"
 
     @property
     def labelled_for_inference(self) -> bool:

@@ -13,11 +13,35 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
+from llmd_doctor import k8s
 from llmd_doctor.snapshot import DataUnavailable, record_read
 
 T = TypeVar("T")
+
+
+class ObjectNode:
+    """A node that stands for one object (`subject`, the attribute `obj` unless overridden): its
+    name, namespace and `Kind/namespace/name` ref."""
+
+    KIND: ClassVar[str] = ""
+
+    @property
+    def subject(self) -> dict[str, Any]:
+        return self.obj  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def name(self) -> str:
+        return k8s.name(self.subject)
+
+    @property
+    def namespace(self) -> str:
+        return k8s.namespace(self.subject)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.KIND}/{self.namespace}/{self.name}"
 
 
 class Items(list[T]):

@@ -8,12 +8,12 @@ pods — the route then bypasses the pool's endpoint picker (`Backend.pool_behin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from llmd_doctor import k8s
 from llmd_doctor.kinds import GATEWAY, GATEWAY_KEY, POOL_GROUPS, POOL_KEYS, REFERENCE_GRANT, SERVICE
 from llmd_doctor.model import GATEWAY_ROUTING, OPENAI_API
-from llmd_doctor.topology.known import Ref, recorded
+from llmd_doctor.topology.known import ObjectNode, Ref, recorded
 
 if TYPE_CHECKING:
     from llmd_doctor.topology.gateways import Gateway
@@ -96,23 +96,13 @@ class Backend:
 
 
 @dataclass(eq=False)
-class Route:
+class Route(ObjectNode):
+    KIND: ClassVar[str] = "HTTPRoute"
+
     obj: Obj
     parents: list[Parent]
     backends: list[Backend]
     llmd: bool = False  # carries llm-d traffic (to a pool, to a model-server Service, or via an inference Gateway)
-
-    @property
-    def name(self) -> str:
-        return k8s.name(self.obj)
-
-    @property
-    def namespace(self) -> str:
-        return k8s.namespace(self.obj)
-
-    @property
-    def ref(self) -> str:
-        return f"HTTPRoute/{self.namespace}/{self.name}"
 
     @property
     def status_parents(self) -> list[Obj]:
