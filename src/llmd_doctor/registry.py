@@ -46,6 +46,7 @@ BUILTIN_MODULES: tuple[str, ...] = tuple(f"llmd_doctor.checks.{m}" for m in (
     "rbac.epp",
     "model_servers.pods",
     "model_servers.gpu",
+    "model_servers.config",
     "model_servers.logs",
     "epp.deployment",
     "epp.logs",
