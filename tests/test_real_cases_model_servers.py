@@ -7,6 +7,9 @@ from __future__ import annotations
 import pytest
 from cases.build import CASES, cause_named_where, expectations, load_case, read_case
 
+from llmd_doctor.problems import group
+from llmd_doctor.topology import topology
+
 ID = "model-servers.config"
 
 # case -> (the expectations whose words model-servers.config must say, the statuses it may have)
@@ -30,3 +33,14 @@ def test_model_servers_config_names_the_cause(name: str) -> None:
     assert len(wanted) == len(checks)
     for e in wanted:
         assert cause_named_where(result, e.names_cause) != "no", (e.names_cause, result.message, result.evidence)
+
+
+def test_the_spec_is_the_root_cause_of_the_crash_it_explains() -> None:
+    """vLLM's parallelism beyond its GPUs: the pods crash-loop, the log says why, the pool has no endpoint —
+    one problem, whose root is the spec."""
+    sc, _ = load_case(CASES / "vllm-tp-size-exceeds-gpus.yaml")
+    results = list(sc.run(ID, "model-servers.pods", "model-servers.logs", "inferencepool.selector").values())
+    problems = group(results, topology(sc.snapshot()).related)
+    root = next(p for p in problems if any(s.id == "model-servers.pods" for s in p.symptoms))
+    assert root.root.id == ID
+    assert {s.id for s in root.symptoms} >= {"model-servers.pods", "model-servers.logs", "inferencepool.selector"}

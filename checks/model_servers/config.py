@@ -29,8 +29,9 @@ from ._spec import vllm_container
     inputs=(POD, DEPLOYMENT, REPLICASET, STATEFULSET, *POOL_KEYS, NODE, CONFIGMAP),
     requires=("cluster.access",),
     capabilities=(*SERVING_CAPABILITIES, PD_DISAGGREGATION),
-    explains=("model-servers.pods", "model-servers.logs", "inferencepool.selector", "e2e.chat-completion",
-              "e2e.routing"),
+    # Not the e2e checks directly: they follow through model-servers.pods, so a risk found here (a missing
+    # probe) never claims an end-to-end failure it did not cause.
+    explains=("model-servers.pods", "model-servers.logs", "inferencepool.selector"),
     why="A model server whose spec contradicts itself or its surroundings fails in ways its logs and status only "
         "hint at: vLLM exits when its parallelism exceeds its GPUs, a pod turns Ready before the port the pool "
         "sends to answers, prefill and decode that disagree lose P/D, a pod no node accepts stays Pending, and an "
