@@ -78,7 +78,9 @@ def connectors(kv: Obj | None) -> set[str]:
     if not kv:
         return set()
     out = {str(kv["kv_connector"])} if kv.get("kv_connector") else set()
-    inner = ((kv.get("kv_connector_extra_config") or {}).get("connectors")) or []
+    extra = kv.get("kv_connector_extra_config")
+    inner = (extra.get("connectors") if isinstance(extra, dict) else None) or []
+    inner = inner if isinstance(inner, list) else []
     out |= {str(c["kv_connector"]) for c in inner if isinstance(c, dict) and c.get("kv_connector")}
     return out
 
@@ -108,7 +110,7 @@ def _warn(g: ServerGroup, text: str, evidence: tuple[str, ...], fix: str) -> Fin
 def _tp(topo: Topology, p: tuple[ServerGroup, VllmSpec], d: tuple[ServerGroup, VllmSpec]) -> Iterator[Finding]:
     (pg, ps), (dg, ds) = p, d
     (ptp, _), (dtp, _) = ps.int_value(TP), ds.int_value(TP)
-    if ptp is None or dtp is None or ptp == dtp:
+    if ptp is None or dtp is None or ptp == dtp or min(ptp, dtp) < 1:  # 0: vLLM refuses it on its own
         return
     nx = facts().nixl
     ev = (f"{pg.ref}: {TP} {ptp}", f"{dg.ref}: {TP} {dtp}")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from cases.build import CASES, load_case
 from llmd_doctor.checks._lib.scheduling import placement
+from llmd_doctor.checks.model_servers import _pd, _spec
 from scenario import Scenario
 
 from llmd_doctor import gpu_facts, vllm_facts
@@ -446,6 +447,23 @@ def test_no_kernels_for_the_gpu_warns_only_while_the_pods_crash() -> None:
             n["metadata"]["labels"].update({"nvidia.com/gpu.compute.major": "12", "nvidia.com/gpu.compute.minor": "0"})
     r = run(running)  # vllm/vllm-openai:v0.8.5 on Ready pods: the pods' state settles it
     assert r.status == Status.PASS, r.message
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["-"], ["--"], ["=x"], ["vllm", "serve"], ["vllm", "serve", "--port"], [8000, True, None, 1.5],
+    ["--kv-transfer-config", "[1]"], ["--kv-transfer-config", "{not json"], ["--kv-transfer-config", "$(KV)"],
+    ["--kv-transfer-config", '{"kv_connector":"MultiConnector","kv_connector_extra_config":"x"}'],
+    ["--kv-transfer-config.kv_connector", "NixlConnector", "--kv-transfer-config.kv_role", "kv_both"],
+    ["-tp", "-1"], ["--tensor-parallel-size", "0"], ["--config", "/etc/vllm.yaml"],
+])
+def test_odd_arguments_are_read_without_a_crash(argv: list[Any]) -> None:
+    spec = _spec.read({"name": "vllm", "command": ["vllm", "serve", "m"], "args": argv})
+    kv, why = spec.kv
+    assert kv is None or isinstance(kv, dict)
+    assert _pd.connectors(kv) <= {"NixlConnector", "MultiConnector"}
+    n, how = spec.int_value("--tensor-parallel-size")
+    assert how and (n is None or n >= 0)  # a value, or the reason there is none; never a guess
+    assert ("--config" in argv) == (spec.config_file is not None)
 
 
 def test_facts_read_images_and_gpus() -> None:
