@@ -1,8 +1,10 @@
-"""The Markdown report: structure (no empty sections, balanced fences), escaping, the computed
-sections for each verdict, the end-to-end section, and user templates."""
+"""The Markdown report: the verdict first, then the problems (root cause, fix inline, symptoms
+folded), next steps, what could not be checked, suppressed results muted; structure (no empty
+sections, balanced fences), escaping, each verdict, the end-to-end section, and user templates."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -14,35 +16,81 @@ from llmd_doctor.renderers.markdown import render_markdown
 from llmd_doctor.renderers.templating import TemplateError, md_code, md_fence, md_inline
 
 
-def test_degraded_report_has_every_section_and_none_empty() -> None:
+def test_degraded_report_leads_with_the_verdict_and_the_problems() -> None:
     md = render_markdown(synthetic_report())
     assert_no_empty_sections(md)
-    headings = [h for _, h, _ in sections(md)]
-    for want in ("✅ Working components", "🔧 Impact analysis", "What works", "🎯 Current status",
-                 "🚀 End-to-end test: succeeded", "📋 Next steps", "🏆 Conclusion"):
-        assert want in headings, want
-    assert any(h.startswith("❌ Current issues") for h in headings)
-    # Root causes first: epp.logs (blocks epp.config; epp.deployment's fix defers to it) is step 1.
-    steps = md.split("## 📋 Next steps", 1)[1]
-    assert steps.index("`epp.logs`") < steps.index("`epp.deployment`") < steps.index("`httproute.backends`")
-    assert "- Unblocks `epp.config`" in steps
-    assert "kubectl rollout restart -n llm-d deploy/epp" in steps.split("```bash", 1)[1]
-    # The blocked check hangs under its root cause, not as an issue of its own.
-    issue = md.split("### ❌ Endpoint picker logs", 1)[1].split("\n### ", 1)[0]
-    assert "**Blocked by this**" in issue and "`epp.config`" in issue
-    assert "### ⛔" not in md
-    assert "**Verdict:** ⚠️ degraded" in md
+    headings = [h for level, h, _ in sections(md) if level == 2]
+    assert headings == ["❌ 2 problems", "📋 Next steps", "❗ Could not be checked", "🔧 Impact analysis",
+                        "🎯 Current status", "🚀 End-to-end test: succeeded", "🏆 Conclusion"]
+    assert md.startswith("# llm-d deployment status report — 2 problems\n\n⚠️ **Verdict: DEGRADED** — core inference "
+                         "works, but cache-aware routing, prefix-cache optimization and saturation-aware scheduling are lost\n")
+    assert "**Not verified:** rbac.epp: forbidden" in md.split("## ", 1)[0]  # beside the verdict
+    # Two problem cards under "2 problems", root cause first; the symptom folded under its root.
+    cards = re.findall(r"^### (\d+)\. (\S+) (.*)$", md, re.M)
+    assert [(n, e) for n, e, _ in cards] == [("1", "❌"), ("2", "⚠️")]
+    one = md.split("### 1. ", 1)[1].split("### 2. ", 1)[0]
+    assert "- **Root cause:** Endpoint picker logs (`epp.logs`), failed (critical)" in one
+    assert "- ❌ `epp.deployment` failed: Deployment/llm-d/epp has 0/1 Ready pods (CrashLoopBackOff)" in one
+    assert "<summary>Evidence of the symptoms</summary>" in one and "47 restarts" in one
+    assert "**Not run until it is fixed:** Endpoint picker flags and config (`epp.config`)" in one
+    assert "### ⛔" not in md and "### ❌ Endpoint picker deployment" not in md  # no card of their own
+    # The fix inline, with its command; the docs reference (explain, and the configured URL).
+    assert "- **Fix:** Add `-configFile /etc/epp/config.yaml`" in one and "next step" not in one
+    assert "kubectl rollout restart -n llm-d deploy/epp" in one.split("```bash", 1)[1]
+    assert ("- **Docs:** `llmd-doctor explain epp.logs` (https://docs.example.org/llmd-doctor/checks.html#epp-logs)"
+            in one)
+    assert "docs/checks.md" not in md
+    # Next steps: one per problem, in order; what each also fixes and unblocks.
+    steps = md.split("## 📋 Next steps", 1)[1].split("\n## ", 1)[0]
+    assert re.findall(r"^\d+\. \*\*.*?\*\* \(`([a-z.-]+)`, problem (\d)\)", steps, re.M) == [
+        ("epp.logs", "1"), ("httproute.backends", "2")]
+    assert "- Also fixes `epp.deployment`" in steps and "- Unblocks `epp.config`" in steps
+    # What could not be checked, then the rest; what works last, collapsed.
+    assert "### ❗ Endpoint picker RBAC (`rbac.epp`)" in md.split("## ❗ Could not be checked", 1)[1]
+    assert md.index("## 🏆 Conclusion") < md.index("<summary>✅ What works: 4 checks passed</summary>")
     conclusion = md.split("## 🏆 Conclusion", 1)[1]
     assert "provides its core functionality" in conclusion
-    assert "Cache-aware routing, prefix-cache optimization and saturation-aware scheduling are unavailable" in conclusion
+    assert ("Cache-aware routing, prefix-cache optimization and saturation-aware scheduling are unavailable because of "
+            "Endpoint picker logs (`epp.logs`) and HTTPRoute backends (`httproute.backends`)") in conclusion
+    missing = md.split("### What's missing", 1)[1].split("###", 1)[0]
+    assert "— lost because of problem 1 (`epp.logs`) and problem 2 (`httproute.backends`)" in missing
 
 
-def test_healthy_report_has_no_issue_or_step_sections() -> None:
+def test_healthy_report_has_no_problem_or_step_sections() -> None:
     md = render_markdown(healthy(synthetic_report()))
     assert_no_empty_sections(md)
-    assert "Current issue" not in md and "Next steps" not in md
-    assert "Verdict: HEALTHY" in md and "Nothing: no check took a capability away." in md
+    assert "problem" not in md.split("**Source:**", 1)[1].split("## 🔧", 1)[0] and "Next steps" not in md
+    assert md.startswith("# llm-d deployment status report: healthy\n\n✅ **Verdict: HEALTHY** — no check found a problem\n")
+    assert "Nothing: no check took a capability away." in md
     assert "is healthy: all 9 checks that ran passed" in md
+
+
+def test_unknown_verdict_says_plainly_what_could_not_be_seen() -> None:
+    rep = synthetic_report()
+    for r in rep.results:  # nothing failed, but the model servers could not be read
+        if r.status in (Status.FAIL, Status.WARN, Status.BLOCKED) or r.id in ("model-servers.pods", "e2e.chat-completion"):
+            r.status, r.message = Status.ERROR, f"forbidden: cannot list pods ({r.id})"
+            r.findings = [Finding(Status.ERROR, r.message)]
+    rep.probes = {}
+    assert rep.verdict == "unknown" and not rep.problems
+    md = render_markdown(rep)
+    assert_no_empty_sections(md)
+    assert md.startswith("# llm-d deployment status report: unknown\n\n❔ **Verdict: UNKNOWN** — could not see: "
+                         "httproute.backends: forbidden: cannot list pods (httproute.backends);")
+    assert "## ❗ Could not be checked" in md and "## ❌" not in md
+    assert "could not see enough of the llm-d deployment" in md.split("## 🏆 Conclusion", 1)[1]
+
+
+def test_suppressed_results_are_counted_as_such_and_shown_muted() -> None:
+    rep = synthetic_report()
+    for r in rep.results:
+        if r.id in ("epp.logs", "epp.deployment"):
+            r.suppressed = "epp.* until 2027-01-01: EPP rollout (JIRA-1)"
+    md = render_markdown(rep)
+    assert "**Checks:** 4 passed, 1 warning, 2 failed (2 suppressed), 1 could not run" in md
+    assert md.startswith("# llm-d deployment status report — 1 problem\n") and "## ⚠️ 1 problem" in md
+    muted = md.split("<summary>🔇 2 suppressed results", 1)[1].split("</details>", 1)[0]
+    assert "- _`epp.logs` failed: EPP crashed" in muted and "suppressed: epp.\\* until 2027-01-01" in muted
 
 
 def test_broken_report_says_inference_does_not_work() -> None:

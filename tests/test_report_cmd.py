@@ -53,14 +53,19 @@ def test_seed_markdown_report_carries_the_seeds_facts(capsys: pytest.CaptureFixt
     code, md, err = run(capsys, "report", "--bundle", SEED, "--format", "markdown")
     assert code == 0 and err == ""
     assert_no_empty_sections(md)
-    assert md.startswith("# llm-d deployment status report")
-    working = section(md, "✅ Working components")
-    assert "Gateway/llm-d/llm-d-infra-inference-gateway" in working and "Programmed" in working
-    issues = section(md, "❌ Current issue")
+    assert md.startswith("# llm-d deployment status report — 2 problems\n\n⚠️ **Verdict: DEGRADED**")
+    # The problems first: the EPP's plugins config with its symptoms, then the route bypassing the pool.
+    problems = section(md, "❌ 2 problems")
+    epp, route = problems.split("\n### 2. ", 1)
+    assert epp.lstrip().startswith("### 1. ❌ llm-d-inference-scheduler v0.2.1")
     for fact in ("CrashLoopBackOff", "nil-pointer SIGSEGV", 'configFile="" configText=""', "scheduler.go:40",
                  "NewSchedulerWithConfig", "47 restarts", "ghcr.io/llm-d/llm-d-inference-scheduler:v0.2.1"):
-        assert fact in issues, fact
-    assert "```text" in issues  # evidence in code fences
+        assert fact in epp, fact
+    assert "```text" in epp  # evidence in code fences
+    assert "- **Fix:** Give the EPP an EndpointPickerConfig" in epp and "-configFile /etc/epp/epp-config.yaml" in epp
+    assert "`epp.logs` failed: Pod/llm-d/ms-llm-d-epp-" in epp  # a symptom, folded under its root
+    assert "HTTPRoute/llm-d/ms-llm-d-epp-route sends traffic straight to Service" in route
+    assert "`inferencepool.status` warning:" in route
     # What still works, and what is missing, from the capabilities.
     impact = section(md, "🔧 Impact analysis")
     works = impact.split("### What works", 1)[1].split("### What's missing", 1)[0]
@@ -68,9 +73,9 @@ def test_seed_markdown_report_carries_the_seeds_facts(capsys: pytest.CaptureFixt
     missing = impact.split("### What's missing", 1)[1]
     for cap in ("Cache-aware routing", "Prefix-cache optimization", "Saturation-aware scheduling"):
         assert f"**{cap}**" in missing, cap
-    assert "`epp.logs`" in missing
+    assert "lost because of problem 1 (`epp.config`) and problem 2 (`httproute.backends`)" in missing
     status = section(md, "🎯 Current status")
-    assert "**Advanced features**: ❌ **BLOCKED** by" in status and "**Verdict:** ⚠️ degraded" in status
+    assert "**Advanced features**: ❌ **BLOCKED** by `epp.config`, `httproute.backends`" in status
     # Next steps: one per problem (schema 2), root cause first: the EPP's plugins config, whose fix
     # also fixes its symptoms, then the route that bypasses the pool.
     steps = section(md, "📋 Next steps")
@@ -83,13 +88,17 @@ def test_seed_markdown_report_carries_the_seeds_facts(capsys: pytest.CaptureFixt
     conclusion = section(md, "🏆 Conclusion")
     assert "unavailable because of Endpoint picker flags and config (`epp.config`)" in conclusion
     assert "End-to-end test" not in md  # the bundle records no probe
+    # What works, last and collapsed.
+    works = md.split("<summary>✅ What works: ", 1)[1].split("</details>", 1)[0]
+    assert "Gateway/llm-d/llm-d-infra-inference-gateway" in works and "Programmed" in works
 
 
 def test_healthy_markdown_report(capsys: pytest.CaptureFixture[str]) -> None:
     code, md, _ = run(capsys, "report", "--bundle", HEALTHY)
     assert code == 0
     assert_no_empty_sections(md)
-    assert "## ✅ Working components" in md and "Endpoint picker" in md
+    assert md.startswith("# llm-d deployment status report: healthy\n\n✅ **Verdict: HEALTHY** — unverified: ")
+    assert "<summary>✅ What works: " in md and "Endpoint picker" in md
 
 
 def test_every_format_and_output_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -101,7 +110,7 @@ def test_every_format_and_output_file(capsys: pytest.CaptureFixture[str], tmp_pa
     assert doc["next_steps"][0]["check"] == "epp.config" and "unblocks" in doc["next_steps"][0]
     _, out, _ = run(capsys, "report", "--bundle", SEED, "--format", "junit")
     root = ET.fromstring(out.encode())
-    assert root.tag == "testsuites" and int(root.get("failures", 0)) >= 2
+    assert root.tag == "testsuites" and root.get("failures") == "1"  # one failing problem (the route's warns)
     target = tmp_path / "report.html"
     code, out, err = run(capsys, "report", "--bundle", SEED, "-o", "html", "--file", str(target))
     assert code == 0 and out == "" and f"wrote the html report to {target} (verdict: degraded)" in err

@@ -52,7 +52,10 @@ class Problem:
         message = self.root.message
         for o in self.root.objects[:1]:
             message = message.removeprefix(f"{o}: ")
-        return headline(message[:1].upper() + message[1:])
+        first = message.split(" ", 1)[0]
+        if first.isalpha() and first.islower():  # a plain word; never a name (llm-d-inference-scheduler)
+            message = message[:1].upper() + message[1:]
+        return headline(message)
 
     @property
     def cause(self) -> str:

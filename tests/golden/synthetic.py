@@ -1,15 +1,17 @@
 """A fixed Report for the renderer golden files: hand-built results, frozen clock and durations.
 
 Independent of the built-in checks (other checks come and go): the specs are declared here.
-It has every status, a root cause with a blocked consequence, several findings in one result,
+It has every status, two problems (epp.logs explains epp.deployment; httproute.backends on its own),
+a root cause with a blocked consequence, several findings in one result, a docs URL (docsUrl set),
 evidence that needs escaping in every format (Markdown, HTML, XML), a capability lost and a
 recorded chat completion.
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 
+from llmd_doctor import docsref
 from llmd_doctor.model import (
     CACHE_AWARE_ROUTING,
     EPP_CAPABILITIES,
@@ -29,10 +31,11 @@ FROZEN_VERSION = "0.0.0-golden"
 
 
 def _spec(id: str, title: str, area: str, severity: Severity, capabilities: tuple[str, ...] = (),
-          remediation: str = "", requires: tuple[str, ...] = ()) -> CheckSpec:
+          remediation: str = "", requires: tuple[str, ...] = (), explains: tuple[str, ...] = (),
+          docs_base: str | None = None) -> CheckSpec:
     return CheckSpec(id=id, title=title, area=area, severity=severity, run=lambda ctx: iter(()),
-                     capabilities=capabilities, remediation=remediation, requires=requires,
-                     docs=f"docs/checks.md#{id.replace('.', '-')}")
+                     capabilities=capabilities, remediation=remediation, requires=requires, explains=explains,
+                     docs=docsref.reference(id, docs_base))
 
 
 def _result(spec: CheckSpec, status: Status, message: str, findings: list[Finding] | None = None,
@@ -71,7 +74,8 @@ def synthetic_report(probe: bool = True) -> Report:
                 "Read the EPP's logs (`kubectl logs -n llm-d deploy/epp --previous`); epp.logs names the cause.")
     logs = _spec("epp.logs", "Endpoint picker logs", "epp", Severity.CRITICAL, EPP_CAPABILITIES,
                  "Add `-configFile /etc/epp/config.yaml` to the EPP args and mount the ConfigMap; then "
-                 "`kubectl rollout restart -n llm-d deploy/epp`.")
+                 "`kubectl rollout restart -n llm-d deploy/epp`.", explains=("epp.deployment",),
+                 docs_base="https://docs.example.org/llmd-doctor/checks.html")
     config = _spec("epp.config", "Endpoint picker flags and config", "epp", Severity.MAJOR, EPP_CAPABILITIES,
                    requires=("epp.logs",))
     rbac = _spec("rbac.epp", "Endpoint picker RBAC", "rbac", Severity.MAJOR, EPP_CAPABILITIES,
@@ -122,15 +126,20 @@ def synthetic_report(probe: bool = True) -> Report:
         results=results,
         warnings=["objects/bad.yaml: not a Kubernetes object (no kind)"],
         probes={"e2e": E2E_PROBE} if probe else {},
+        related=_related,
     )
+
+
+def _related(obj: str) -> tuple[str, ...]:
+    """The topology's answer, by hand: the EPP's pods belong to its Deployment."""
+    return ("Deployment/llm-d/epp",) if obj.startswith("Pod/llm-d/epp-") else ()
 
 
 def healthy(report: Report) -> Report:
     """The report with every problem (and blocked check) turned into a pass."""
-    rep = copy.copy(report)
-    rep.results = [
+    # A new Report (not a copy): the problems are computed once per Report and cached on it.
+    return dataclasses.replace(report, results=[
         CheckResult(r.spec, Status.PASS, f"{r.spec.title}: fine", [Finding(Status.PASS, f"{r.spec.title}: fine")])
         if r.status in (Status.FAIL, Status.WARN, Status.ERROR, Status.BLOCKED) else r
         for r in report.results
-    ]
-    return rep
+    ])

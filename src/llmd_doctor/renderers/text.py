@@ -1,10 +1,11 @@
-"""Terminal output of `check`: grouped by area, one line per check, problems explained.
+"""Terminal output of `check` (and `report -o text`): the verdict first, then the problems.
 
-Quiet on success: an area whose checks all pass is one line; `verbose` lists passes and skips.
-Without colour the decorations are plain ASCII (`[FAIL]`, `[ok]`); with colour, symbols.
-Under each problem: other findings, evidence, `fix:` and `docs:`; checks blocked by it are nested
-under it (the root cause is shown once). Plain ASCII without colour when asked (NO_COLOR, or
-stdout is not a terminal); rich markup otherwise.
+Order: the source; the verdict with what was lost or not verified; each problem (root cause first:
+its title, the check and objects, the cause, evidence, what it costs, `fix:`, `docs:`, then its
+symptoms one line each and the checks blocked until it is fixed); the next steps, one per problem;
+what could not be checked; suppressed results (muted); the tally. What works is quiet (one line)
+unless `verbose`, which lists every passing and skipped check by area and the symptoms' evidence.
+Plain ASCII without colour (`[FAIL]`, `[ok]`); rich markup with colour.
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ from dataclasses import dataclass
 from rich.markup import escape
 
 from llmd_doctor.model import CheckResult, Status
-from llmd_doctor.renderers.view import area_title, clean
+from llmd_doctor.renderers.docs import docs_link
+from llmd_doctor.renderers.view import (
+    area_title,
+    clean,
+    problem_view,
+    suppressed_counts,
+    symptom_line,
+    tally,
+    verdict_line,
+)
 from llmd_doctor.report import Report
 
 
@@ -42,9 +52,10 @@ _SYMBOLS_ASCII = {
     Status.SKIP: "[skip]",
     Status.BLOCKED: "[blocked]",
 }
-_PROBLEMS = (Status.FAIL, Status.WARN, Status.ERROR)
+_VERDICT_MARKUP = {"healthy": "bold green", "degraded": "bold yellow", "broken": "bold red", "unknown": "bold magenta"}
 MAX_EVIDENCE = 8
 MAX_EVIDENCE_LINES = 3  # wrapped lines per evidence item
+MAX_SYMPTOM_LINES = 2  # wrapped lines per symptom (verbose: all)
 
 
 class _Lines:
@@ -56,7 +67,8 @@ class _Lines:
             max_lines: int | None = None, prefix: str = "") -> None:
         """Wrap `text` to the width; `prefix` is rich markup put before the first line (a symbol)."""
         width = max(40, self.style.width - indent)
-        wrapped = textwrap.wrap(clean(text), width=width, subsequent_indent=" " * hang, break_on_hyphens=False) or [""]
+        text = clean(text) if self.style.color else clean(text).replace("…", "...")
+        wrapped = textwrap.wrap(text, width=width, subsequent_indent=" " * hang, break_on_hyphens=False) or [""]
         if max_lines and len(wrapped) > max_lines:
             wrapped = wrapped[:max_lines]
             wrapped[-1] = wrapped[-1][: max(0, width - 3)].rstrip() + ("…" if self.style.color else "...")
@@ -68,113 +80,167 @@ class _Lines:
                 body = prefix + body
             self.out.append(" " * indent + body)
 
+    def heading(self, text: str, markup: str = "bold") -> None:
+        """A blank line, then a section's title."""
+        self.add()
+        self.add(text, markup)
 
-def _symbol(status: Status, style: TextStyle) -> tuple[str, str]:
-    """(markup to print, its visible width + 1)."""
-    if not style.color:
-        sym = _SYMBOLS_ASCII[status]
-        return "", len(sym) + 1
-    sym, color = _SYMBOLS_UNICODE[status]
-    return f"[{color}]{sym}[/] ", 2
-
-
-def _check_line(r: CheckResult, lines: _Lines, indent: int, text: str | None = None) -> None:
-    markup, hang = _symbol(r.status, lines.style)
-    head = f"{r.id}  {text if text is not None else r.message}"
-    if lines.style.color:
-        lines.add(head, indent=indent, hang=hang, prefix=markup)
-    else:
-        lines.add(f"{_SYMBOLS_ASCII[r.status]} {head}", indent=indent, hang=hang)
+    def status_line(self, status: Status, text: str, indent: int, max_lines: int | None = None,
+                    markup: str | None = None) -> None:
+        """`[FAIL] text` (plain) or `✖ text` (colour), continuation lines under the text."""
+        if self.style.color:
+            sym, color = _SYMBOLS_UNICODE[status]
+            self.add(text, markup, indent=indent, hang=2, max_lines=max_lines, prefix=f"[{color}]{sym}[/] ")
+        else:
+            sym = _SYMBOLS_ASCII[status]
+            self.add(f"{sym} {text}", indent=indent, hang=len(sym) + 1, max_lines=max_lines)
 
 
-def _details(r: CheckResult, lines: _Lines, indent: int) -> None:
-    base = r.message.split(" (and ")[0]
-    for f in r.findings:
-        if f.status != r.status or f.message == base:
-            continue
-        lines.add(f"- {f.message}", indent=indent, hang=2)
-    evidence = r.evidence
+def _evidence(lines: _Lines, evidence: list[str], indent: int) -> None:
     for e in evidence[:MAX_EVIDENCE]:
         lines.add(f"evidence: {e}", "dim", indent=indent, hang=10, max_lines=MAX_EVIDENCE_LINES)
     if len(evidence) > MAX_EVIDENCE:
         lines.add(f"evidence: ... {len(evidence) - MAX_EVIDENCE} more (llmd-doctor report, or -o json)", "dim",
                   indent=indent, hang=10)
-    if r.lost_capabilities:
-        lines.add(f"lost: {', '.join(r.lost_capabilities)}", "red", indent=indent, hang=6)
-    if r.remediation:
-        lines.add(f"fix: {r.remediation}", "cyan", indent=indent, hang=5)
-    if r.spec.docs:
-        lines.add(f"docs: {r.spec.docs}", "dim", indent=indent, hang=6)
 
 
-def _area_counts(results: list[CheckResult]) -> str:
-    words = {Status.FAIL: "failed", Status.ERROR: "could not run", Status.WARN: "warning",
-             Status.BLOCKED: "blocked", Status.PASS: "passed", Status.SKIP: "skipped"}
-    parts = []
-    for status, word in words.items():
-        n = sum(1 for r in results if r.status == status)
-        if n:
-            parts.append(f"{n} {word}{'s' if status == Status.WARN and n > 1 else ''}")
-    return ", ".join(parts)
+def _fix_and_docs(lines: _Lines, r: CheckResult, indent: int, remediation: str | None = None) -> None:
+    fix = r.remediation if remediation is None else remediation
+    if fix:
+        lines.add(f"fix: {fix}", "cyan", indent=indent, hang=5)
+    docs = docs_link(r.spec)
+    if docs:
+        lines.add(f"docs: {docs.text}", "dim", indent=indent, hang=6)
 
 
-def render_text(report: Report, style: TextStyle | None = None) -> str:
-    style = style or TextStyle()
-    lines = _Lines(style)
+def _blocked(lines: _Lines, report: Report, r: CheckResult, indent: int) -> None:
+    for b in report.blocked_under(r.id):
+        lines.status_line(b.status, f"{b.id}  not run until {r.id} is fixed ({b.spec.title})", indent)
+
+
+def _header(report: Report, lines: _Lines) -> None:
     src = report.source
     where = f"bundle {src.path}" if src.kind == "bundle" else f"context {src.context or '(current)'}"
     if src.kind == "bundle" and src.context:
         where += f" (context {src.context})"
     extra = f", Kubernetes {src.server_version}" if src.server_version else ""
-    lines.add(f"llmd-doctor {'·' if style.color else '-'} {where}{extra}", "bold")
+    lines.add(f"llmd-doctor {'·' if lines.style.color else '-'} {where}{extra}", "bold")
     for w in report.warnings:
         lines.add(f"warning: {w}", "yellow", hang=9)
 
-    shown_ids = {r.id for r in report.results if r.status in _PROBLEMS}
-    compact = False  # the previous line is a one-line area
-    for area, results in report.by_area().items():
-        entries: list[CheckResult] = []
-        for r in results:
-            if r.status in _PROBLEMS or (style.verbose and r.status in (Status.PASS, Status.SKIP)):
-                entries.append(r)
-            elif r.status == Status.BLOCKED and not any(b in shown_ids for b in r.blocked_by):
-                entries.append(r)  # its root cause is not shown (filtered out): show it here
-        title = f"{area_title(area)}  ({_area_counts(results)})"
-        if not entries:
-            markup, _ = _symbol(Status.PASS if all(r.status == Status.PASS for r in results) else Status.SKIP, style)
-            if not compact:
-                lines.add()
-            lines.add(title, "bold", prefix=markup if style.color else "")
-            compact = True
-            continue
-        compact = False
-        lines.add()
-        lines.add(title, "bold")
-        for r in entries:
-            if r.suppressed is not None:  # muted by the config file: one dim line, no details
-                _check_line(r, lines, indent=2, text=f"{r.message} [suppressed: {r.suppressed}]")
-                continue
-            _check_line(r, lines, indent=2)
-            if r.status in _PROBLEMS:
-                _details(r, lines, indent=6)
-                for b in report.blocked_under(r.id):
-                    _check_line(b, lines, indent=6, text=f"not run until {r.id} is fixed ({b.spec.title})")
 
-    c = report.counts
+def _verdict(report: Report, lines: _Lines) -> None:
+    text, unverified = verdict_line(report)
     lines.add()
-    lines.add(
-        f"{c['pass']} passed, {c['warn']} warning{'s' if c['warn'] != 1 else ''}, {c['fail']} failed, "
-        f"{c['error']} could not run, {c['skip']} skipped, {c['blocked']} blocked; verdict: {report.verdict}",
-        "bold",
-    )
-    lost: dict[tuple[str, ...], list[str]] = {}
-    for cap in report.capabilities:
-        if cap.status == "unavailable":
-            lost.setdefault(tuple(cap.because), []).append(cap.name)
-    for because, names in lost.items():
-        lines.add(f"capabilities lost: {', '.join(names)} (because of {', '.join(because)})", "red", hang=4)
+    lines.add(f"verdict: {report.verdict} - {text}", _VERDICT_MARKUP.get(report.verdict), hang=9)
+    for u in unverified:
+        lines.add(f"not verified: {u}", "dim", indent=2, hang=14)
+
+
+def _problems(report: Report, lines: _Lines) -> None:
+    problems = report.problems
+    if not problems:
+        return
+    lines.heading(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}")
+    for n, p in enumerate(problems, start=1):
+        view = problem_view(report, n, p)
+        lines.add()
+        # The whole cause as the problem's line: a terminal has room for more than a headline.
+        lines.status_line(p.status, f"{n}. {view.cause or view.title}", indent=0, markup="bold")
+        objects = ", ".join(view.objects[:3]) + (f" and {len(view.objects) - 3} more" if len(view.objects) > 3 else "")
+        lines.add(f"root cause: {p.root.id} ({p.root.spec.title})" + (f" on {objects}" if objects else ""),
+                  indent=4, hang=12)
+        for d in view.details:
+            lines.add(f"- {d}", indent=4, hang=2)
+        _evidence(lines, p.evidence, indent=4)
+        if p.capabilities:
+            lines.add(f"lost: {', '.join(p.capabilities)}", "red", indent=4, hang=6)
+        _fix_and_docs(lines, p.root, indent=4, remediation=p.remediation)
+        if p.symptoms:
+            lines.add(f"symptoms ({len(p.symptoms)}, explained by {p.root.id}):", indent=4)
+        for s in p.symptoms:
+            line = symptom_line(s)
+            text = f"{s.id}  {line.line}" + (f" (and {line.more_objects} more)" if line.more_objects else "")
+            lines.status_line(s.status, text, indent=6, max_lines=None if lines.style.verbose else MAX_SYMPTOM_LINES)
+            if lines.style.verbose:
+                _evidence(lines, s.evidence, indent=7 + (2 if lines.style.color else len(_SYMBOLS_ASCII[s.status])))
+        for r in p.results:
+            _blocked(lines, report, r, indent=4)
+
+
+def _steps(report: Report, lines: _Lines) -> None:
     steps = report.next_steps
-    if steps:
-        lines.add(f"start with {steps[0].check_id}; the full report: llmd-doctor report (same flags)",
+    if not steps:
+        return
+    lines.heading("next steps")
+    for n, s in enumerate(steps, start=1):
+        lines.add(f"{n}. {s.check_id}: {s.action}", indent=2, hang=len(str(n)) + 2,
+                  max_lines=None if lines.style.verbose else 2)
+
+
+def _errors(report: Report, lines: _Lines) -> None:
+    errors = [r for r in report.judged if r.status == Status.ERROR]
+    if not errors:
+        return
+    lines.heading(f"could not check ({len(errors)})")
+    for r in errors:
+        lines.status_line(r.status, f"{r.id}  {r.message}", indent=2)
+        _evidence(lines, r.evidence, indent=6)
+        _fix_and_docs(lines, r, indent=6)
+        _blocked(lines, report, r, indent=6)
+
+
+def _suppressed(report: Report, lines: _Lines) -> None:
+    muted = report.suppressed
+    if not muted:
+        return
+    lines.heading(f"suppressed ({len(muted)}, muted by the config file; not counted)", "dim")
+    for r in muted:  # dim, and ASCII status words even with colour: muted, not alarming
+        sym = _SYMBOLS_ASCII[r.status]
+        lines.add(f"{sym} {r.id}  {r.message}", "dim", indent=2, hang=len(sym) + 1, max_lines=2)
+        lines.add(f"suppressed: {r.suppressed}", "dim", indent=3 + len(sym), hang=12)
+
+
+def _unplaced(report: Report) -> list[CheckResult]:
+    """Blocked checks whose root cause is not shown above (filtered out, or itself not a problem)."""
+    shown = {r.id for p in report.problems for r in p.results} | {r.id for r in report.judged if r.status == Status.ERROR}
+    return [r for r in report.results if r.status == Status.BLOCKED and not any(b in shown for b in r.blocked_by)]
+
+
+def _works(report: Report, lines: _Lines) -> None:
+    """What works: one line, or every passing and skipped check by area (verbose)."""
+    orphans = _unplaced(report)
+    if not lines.style.verbose:
+        passed = report.working
+        if passed:
+            lines.add()
+            areas = ", ".join(f"{area_title(a)} {len(rs)}" for a, rs in passed.items())
+            lines.add(f"passed: {areas} (-v lists them)", "green", hang=4)
+        for r in orphans:
+            lines.status_line(r.status, f"{r.id}  {r.message}", indent=2)
+        return
+    for area, results in report.by_area().items():
+        shown = [r for r in results if r.status in (Status.PASS, Status.SKIP) or r in orphans]
+        if not shown:
+            continue
+        lines.heading(area_title(area))
+        for r in shown:
+            lines.status_line(r.status, f"{r.id}  {r.message}", indent=2)
+
+
+def render_text(report: Report, style: TextStyle | None = None) -> str:
+    style = style or TextStyle()
+    lines = _Lines(style)
+    _header(report, lines)
+    _verdict(report, lines)
+    _problems(report, lines)
+    _steps(report, lines)
+    _errors(report, lines)
+    _suppressed(report, lines)
+    _works(report, lines)
+    lines.add()
+    lines.add(f"{tally(report.counts, suppressed_counts(report))}; verdict: {report.verdict}", "bold")
+    if report.next_steps:
+        lines.add(f"start with {report.next_steps[0].check_id}; the full report: llmd-doctor report (same flags)",
                   "dim", hang=4)
     return "\n".join(lines.out) + "\n"

@@ -1,17 +1,17 @@
-"""What the human-readable reports say, computed once from a Report: the seed's sections as data.
+"""What the human-readable reports say, computed once from a Report: the sections as data.
 
-The Markdown and HTML templates (and the GitHub step summary) render a `ReportView`; every
-sentence in it comes from the results, the capabilities and the probes — nothing is written for
-one deployment. Pure functions, no I/O.
+The Markdown and HTML templates (and the GitHub step summary) render a `ReportView`, in this order:
+the verdict with what was not verified, the problems (a root cause with its fix, evidence, the
+capabilities it costs and its symptoms folded under it), the next steps (one per problem), what could
+not be checked, what was suppressed, then the impact, the end-to-end test, the conclusion and what
+works. Every sentence comes from the results, the problems, the capabilities and the probes — nothing
+is written for one deployment. Pure functions, no I/O.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import shlex
 from dataclasses import dataclass, field
-from typing import Any
 
 from llmd_doctor.model import (
     CACHE_AWARE_ROUTING,
@@ -24,7 +24,13 @@ from llmd_doctor.model import (
     CheckResult,
     Status,
 )
+from llmd_doctor.problems import Problem
+from llmd_doctor.renderers.docs import DocsLink, docs_link
+from llmd_doctor.renderers.e2e import E2E, e2e_view
+from llmd_doctor.renderers.text_utils import MAX_EVIDENCE, clean, clip, commands_in, join, plural
 from llmd_doctor.report import CapabilityStatus, Report
+
+__all__ = ["build_view", "clean", "commands_in", "ReportView", "STATUS_EMOJI", "STATUS_LABEL"]
 
 # What each capability gives, and what its loss means (the seed's "What works / What's missing").
 CAPABILITY_TEXT: dict[str, tuple[str, str]] = {
@@ -52,18 +58,17 @@ STATUS_LABEL = {
     Status.PASS: "passed", Status.WARN: "warning", Status.FAIL: "failed",
     Status.ERROR: "could not check", Status.SKIP: "skipped", Status.BLOCKED: "blocked",
 }
-VERDICT_EMOJI = {"healthy": "✅", "degraded": "⚠️", "broken": "❌"}
+VERDICT_EMOJI = {"healthy": "✅", "degraded": "⚠️", "broken": "❌", "unknown": "❔"}
 VERDICT_MEANING = {
     "healthy": "no check found a problem",
     "degraded": "core inference works, but some capabilities are lost or at risk",
     "broken": "inference itself fails or cannot be shown to work",
+    "unknown": "llmd-doctor could not see what a verdict needs",
 }
-# Command words that make a code span in a remediation a command to run.
-_COMMANDS = ("kubectl", "oc", "helm", "helmfile", "istioctl", "curl", "llmd-doctor", "kustomize", "gcloud", "kind")
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
-MAX_EVIDENCE = 20
-MAX_LINE = 500
-MAX_BODY = 6000
+_TALLY = (("pass", "passed"), ("warn", "warning"), ("fail", "failed"), ("error", "could not run"),
+          ("skip", "skipped"), ("blocked", "blocked"))
+MAX_SYMPTOM_EVIDENCE = 8
+_AND_MORE = re.compile(r" \(and \d+ more\)$")  # the engine's "<first finding> (and 2 more)"
 
 
 def area_title(area: str) -> str:
@@ -76,42 +81,23 @@ def cap_title(name: str) -> str:
     return name[:1].upper() + name[1:]
 
 
-def commands_in(text: str) -> list[str]:
-    """Commands a remediation asks to run: code spans starting with a known tool, or the text itself."""
-    spans = [m.group(2).strip() for m in _CODE_SPAN.finditer(text)]
-    cmds = [s for s in spans if s.split(" ", 1)[0] in _COMMANDS]
-    if not spans and text.split(" ", 1)[0] in _COMMANDS:
-        cmds = [text.strip()]
-    return list(dict.fromkeys(cmds))
+def tally(counts: dict[str, int], suppressed: dict[str, int] | None = None) -> str:
+    """`19 passed, 2 warnings, 4 failed (4 suppressed), …`: suppressed results counted as such."""
+    parts = []
+    for key, word in _TALLY:
+        n = counts[key]
+        text = plural(n, "warning") if key == "warn" else f"{n} {word}"
+        if suppressed and suppressed.get(key):
+            text += f" ({suppressed[key]} suppressed)"
+        parts.append(text)
+    return ", ".join(parts)
 
 
-def _n(count: int, word: str, plural: str | None = None) -> str:
-    return f"{count} {word if count == 1 else plural or word + 's'}"
-
-
-def tally(counts: dict[str, int]) -> str:
-    return (f"{counts['pass']} passed, {_n(counts['warn'], 'warning')}, {counts['fail']} failed, "
-            f"{counts['error']} could not run, {counts['skip']} skipped, {counts['blocked']} blocked")
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def clean(text: object) -> str:
-    """Text from the cluster without control characters (a log line's terminal escapes would
-    garble a terminal, a GitHub issue or an XML file): shown as \\xNN instead."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", str(text))
-
-
-def _clip(text: str, limit: int = MAX_LINE) -> str:
-    text = clean(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _join(items: list[str], last: str = "and") -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + f" {last} " + items[-1]
+def suppressed_counts(report: Report) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in report.suppressed:
+        out[r.status.value] = out.get(r.status.value, 0) + 1
+    return out
 
 
 @dataclass
@@ -124,11 +110,13 @@ class CheckRef:
 
     @classmethod
     def of(cls, r: CheckResult) -> CheckRef:
-        return cls(r.id, clean(r.spec.title), r.status.value, _clip(r.message), "check-" + r.spec.anchor)
+        return cls(r.id, clean(r.spec.title), r.status.value, clip(r.message), "check-" + r.spec.anchor)
 
 
 @dataclass
 class Issue:
+    """One fail/warn/error result on its own (the errors section; `v.issues`, the flat list)."""
+
     check: CheckRef
     area: str
     status: str
@@ -141,18 +129,61 @@ class Issue:
     details: list[str]
     lost: list[str]
     blocked: list[CheckRef]
-    docs: str
+    docs: DocsLink
     remediation: str
-    step: int | None  # number of the next step that fixes it
+    step: int | None  # number of the next step that fixes it (the step of its problem)
+
+
+@dataclass
+class SymptomLine:
+    """A result a problem's root cause explains: one line (check, status, object, message), its
+    evidence folded."""
+
+    check: CheckRef
+    status: str
+    label: str
+    emoji: str
+    object: str  # the first object it names ("" for a cluster-wide result)
+    more_objects: int
+    message: str
+    line: str  # "<object>: <message>", or the message when it names the object itself
+    evidence: list[str]
+    anchor: str  # "issue-<check>": links to a check's result keep working
+
+
+@dataclass
+class ProblemView:
+    n: int
+    id: str
+    anchor: str  # "problem-<id>"
+    title: str
+    status: str  # fail | warn
+    label: str
+    emoji: str
+    severity: str
+    root: CheckRef
+    root_anchor: str  # "issue-<root check>"
+    objects: list[str]
+    cause: str  # the root's full message, "" when the title already says all of it
+    evidence: list[str]
+    details: list[str]  # the root's other findings
+    capabilities: list[str]  # what the problem costs
+    remediation: str
+    commands: list[str]
+    docs: DocsLink
+    symptoms: list[SymptomLine]
+    blocked: list[CheckRef]  # checks that could not run until it is fixed
+    step: int
 
 
 @dataclass
 class CapabilityLine:
     name: str
     title: str
-    status: str  # available | unavailable | unknown
+    status: str  # available | unavailable | unknown ("not verified": no passing check shows it)
     text: str  # what it gives (available/unknown) or what its loss means (unavailable)
     because: list[CheckRef]
+    problems: list[ProblemView] = field(default_factory=list)  # the problems that cost it
 
 
 @dataclass
@@ -160,21 +191,7 @@ class StatusBlock:
     label: str  # WORKING | BROKEN | BLOCKED | NOT VERIFIED | PARTLY VERIFIED
     emoji: str
     capabilities: list[CapabilityLine]
-    blocked_by: list[CheckRef]
-
-
-@dataclass
-class E2E:
-    ok: bool
-    method: str
-    url: str
-    status: int | None
-    latency_s: float | None
-    error: str
-    curl: str
-    request: str
-    response: str
-    response_lang: str
+    blocked_by: list[CheckRef]  # the root causes (problems' roots) that take its capabilities
 
 
 @dataclass
@@ -183,9 +200,19 @@ class Step:
     check: CheckRef
     action: str
     commands: list[str]
-    docs: str
+    docs: DocsLink
     unblocks: list[CheckRef]
     also: list[CheckRef]
+    problem: ProblemView
+
+
+@dataclass
+class SuppressedLine:
+    check: CheckRef
+    status: str
+    label: str
+    reason: str
+    message: str
 
 
 @dataclass
@@ -201,24 +228,32 @@ class ReportView:
     verdict: str
     verdict_emoji: str
     verdict_meaning: str
+    verdict_line: str  # what follows the verdict: "unverified: …", "could not see: …", "lost: …"
+    unverified: list[str]  # what no passing check shows (summary.unverified)
+    unverified_note: list[str]  # the same, when the verdict line does not already carry it
+    unverified_short: list[str]  # unverified_note by name: "end-to-end request", "runtime.gateway-access"
     source: str
     started_at: str
     duration_s: float
     tool_version: str
     counts: dict[str, int]
-    tally: str  # "6 passed, 1 warning, 2 failed, ..."
+    suppressed_counts: dict[str, int]
+    tally: str  # "19 passed, 2 warnings, 4 failed (4 suppressed), ..."
     warnings: list[str]
+    problems: list[ProblemView]
+    problems_heading: str  # "2 problems"
+    steps: list[Step]
+    errors: list[Issue]  # what could not be checked (error results; `unverified` lists them too)
+    suppressed: list[SuppressedLine]
     working: list[AreaGroup]
-    issues: list[Issue]
-    issues_heading: str
     available: list[CapabilityLine]
     missing: list[CapabilityLine]
     unknown: list[CapabilityLine]
     core: StatusBlock
     advanced: StatusBlock
     e2e: E2E | None
-    steps: list[Step]
     conclusion: str
+    issues: list[Issue] = field(default_factory=list)  # every judged fail/error/warn, worst first
     missing_because: list[CheckRef] = field(default_factory=list)
     all_checks: list[CheckRef] = field(default_factory=list)
     skipped: list[CheckRef] = field(default_factory=list)
@@ -248,31 +283,67 @@ def _where(report: Report) -> str:
     return f"captured in bundle `{s.path}`" if s.kind == "bundle" else "in the current context"
 
 
-def _issue(report: Report, r: CheckResult, steps: list[Step]) -> Issue:
-    same = [f for f in r.findings if f.status == r.status]
-    base = r.message.split(" (and ")[0]
-    details = []
-    for f in same:
-        if f.message == base:
-            continue
-        details.append(_clip(f"{f.message}" + (f" ({f.object})" if f.object and f.object not in f.message else "")))
-    evidence = [_clip(e) for e in r.evidence[:MAX_EVIDENCE]]
-    if len(r.evidence) > MAX_EVIDENCE:
-        evidence.append(f"… {len(r.evidence) - MAX_EVIDENCE} more lines (see the JSON report)")
-    step = next((s.n for s in steps if s.check.id == r.id or any(a.id == r.id for a in s.also)), None)
+def _evidence(lines: list[str], limit: int = MAX_EVIDENCE) -> list[str]:
+    out = [clip(e) for e in lines[:limit]]
+    if len(lines) > limit:
+        out.append(f"… {plural(len(lines) - limit, 'more line')} (see the JSON report)")
+    return out
+
+
+def _details(r: CheckResult) -> list[str]:
+    """The result's other findings of its status, beside the one its message names."""
+    base = _AND_MORE.sub("", r.message)
+    return [clip(f.message + (f" ({f.object})" if f.object and f.object not in f.message else ""))
+            for f in r.findings if f.status == r.status and f.message != base]
+
+
+def _issue(report: Report, r: CheckResult, step: int | None) -> Issue:
     return Issue(
         check=CheckRef.of(r), area=area_title(r.spec.area), status=r.status.value,
         label=STATUS_LABEL[r.status], emoji=STATUS_EMOJI[r.status], severity=r.spec.severity.value,
-        objects=[clean(o) for o in r.objects], cause=clean(r.message), evidence=evidence, details=details,
-        lost=r.lost_capabilities, blocked=[CheckRef.of(b) for b in report.blocked_under(r.id)],
-        docs=r.spec.docs, remediation=clean(r.remediation), step=step,
+        objects=[clean(o) for o in r.objects], cause=clean(r.message), evidence=_evidence(r.evidence),
+        details=_details(r), lost=r.lost_capabilities, blocked=[CheckRef.of(b) for b in report.blocked_under(r.id)],
+        docs=docs_link(r.spec), remediation=clean(r.remediation), step=step,
     )
 
 
-def _cap_line(c: CapabilityStatus, by_id: dict[str, CheckResult]) -> CapabilityLine:
+def symptom_line(r: CheckResult) -> SymptomLine:
+    objects = r.objects
+    obj = clean(objects[0]) if objects else ""
+    message = clip(r.message)
+    line = message if not obj or obj in message else f"{obj}: {message}"
+    return SymptomLine(CheckRef.of(r), r.status.value, STATUS_LABEL[r.status], STATUS_EMOJI[r.status], obj,
+                       max(0, len(objects) - 1), message, line, _evidence(r.evidence, MAX_SYMPTOM_EVIDENCE),
+                       "issue-" + r.spec.anchor)
+
+
+def _cause(p: Problem) -> str:
+    """The root's whole message less the object shown beside it; "" when the title is all of it."""
+    message = " ".join(p.root.message.split())
+    for o in p.root.objects[:1]:
+        message = message.removeprefix(f"{o}: ")
+    return "" if p.title.lower() == message.lower() else clean(message)
+
+
+def problem_view(report: Report, n: int, p: Problem) -> ProblemView:
+    root = p.root
+    blocked = {b.id: CheckRef.of(b) for r in p.results for b in report.blocked_under(r.id)}
+    remediation = clean(p.remediation)
+    return ProblemView(
+        n=n, id=p.id, anchor=f"problem-{p.id}", title=clean(p.title), status=p.status.value,
+        label=STATUS_LABEL[p.status], emoji=STATUS_EMOJI[p.status], severity=root.spec.severity.value,
+        root=CheckRef.of(root), root_anchor="issue-" + root.spec.anchor, objects=[clean(o) for o in root.objects],
+        cause=_cause(p), evidence=_evidence(p.evidence), details=_details(root), capabilities=p.capabilities,
+        remediation=remediation, commands=commands_in(remediation), docs=docs_link(root.spec),
+        symptoms=[symptom_line(s) for s in p.symptoms], blocked=list(blocked.values()), step=n,
+    )
+
+
+def _cap_line(c: CapabilityStatus, by_id: dict[str, CheckResult], problems: list[ProblemView]) -> CapabilityLine:
     gives, loss = CAPABILITY_TEXT.get(c.name, (c.name, f"{c.name} is unavailable"))
     refs = [CheckRef.of(by_id[i]) for i in c.because if i in by_id]
-    return CapabilityLine(c.name, cap_title(c.name), c.status, loss if c.status == "unavailable" else gives, refs)
+    costs = [p for p in problems if c.name in p.capabilities] if c.status == "unavailable" else []
+    return CapabilityLine(c.name, cap_title(c.name), c.status, loss if c.status == "unavailable" else gives, refs, costs)
 
 
 def _status_block(lines: list[CapabilityLine], core: bool) -> StatusBlock:
@@ -280,7 +351,7 @@ def _status_block(lines: list[CapabilityLine], core: bool) -> StatusBlock:
     avail = [c for c in lines if c.status == "available"]
     blockers: dict[str, CheckRef] = {}
     for c in lost:
-        for ref in c.because:
+        for ref in [p.root for p in c.problems] or c.because:
             blockers.setdefault(ref.id, ref)
     if lost:
         label, emoji = ("BROKEN", "❌") if core else ("BLOCKED", "❌")
@@ -293,66 +364,43 @@ def _status_block(lines: list[CapabilityLine], core: bool) -> StatusBlock:
     return StatusBlock(label, emoji, lines, list(blockers.values()))
 
 
-def _e2e(probe: Any) -> E2E | None:
-    """The recorded chat completion (probes["e2e"]), or None when no request was sent.
+def _unseen(report: Report) -> list[str]:
+    """What an `unknown` verdict could not see, in plain words."""
+    out = [clean(r.message) for r in report.judged if r.spec.area == "cluster" and r.status == Status.FAIL]
+    out += [clean(u) for u in report.unverified]
+    if not out:
+        out = [f"{c.name} ({', '.join(c.because)} did not run)" for c in report.core_capabilities
+               if c.status == "unknown" and c.because]
+    return list(dict.fromkeys(out))
 
-    `request` is either the JSON body sent, or {"method", "headers", "body"}; the answer is
-    `response` (parsed JSON) or `body_excerpt` (text). See docs/reports.md."""
-    if not isinstance(probe, dict) or "request" not in probe or probe.get("not_run"):
-        return None
-    url = str(probe.get("url") or "")
-    req = probe.get("request")
-    headers: dict[str, Any] = {}
-    method = str(probe.get("method") or "POST")
-    if isinstance(req, dict) and ("body" in req or "headers" in req or "method" in req) and set(req) <= {"method", "headers", "body"}:
-        method = str(req.get("method") or method)
-        headers = dict(req.get("headers") or {})
-        req = req.get("body")
-    method = method.upper()
-    status = probe.get("status")
-    status = int(status) if isinstance(status, int | float | str) and str(status).isdigit() else None
-    latency = probe.get("latency_s")
-    latency = float(latency) if isinstance(latency, int | float) else None
-    error = str(probe.get("error") or "")
-    if probe.get("error_class") and str(probe["error_class"]) not in error:
-        error = f"{probe['error_class']}: {error}" if error else str(probe["error_class"])
-    if probe.get("hop"):
-        error += f" (failing hop: {probe['hop']})"
-    if isinstance(req, dict | list):
-        request = json.dumps(req, indent=2, ensure_ascii=False)
-        body = json.dumps(req, ensure_ascii=False)
+
+def verdict_line(report: Report) -> tuple[str, list[str]]:
+    """(the text beside the verdict, what is not verified when that text does not say it)."""
+    verdict, unverified = report.verdict, [clean(u) for u in report.unverified]
+    missing = [c for c in report.capabilities if c.status == "unavailable"]
+    if verdict == "healthy":
+        return (f"unverified: {'; '.join(unverified)}" if unverified else "no check found a problem"), []
+    if verdict == "unknown":
+        return f"could not see: {'; '.join(_unseen(report))}", []
+    names = join([c.name for c in missing])
+    if verdict == "degraded" and missing:
+        text = f"core inference works, but {names} {'is' if len(missing) == 1 else 'are'} lost"
     else:
-        request = body = "" if req is None else str(req)
-    curl = f"curl -sS -X {method} {shlex.quote(url)}"
-    for name, value in headers.items():
-        if str(name).lower() == "authorization":
-            curl += ' \\\n  -H "Authorization: Bearer $API_KEY"'
-        elif str(name).lower() != "content-type" or not body:
-            curl += f" \\\n  -H {shlex.quote(f'{name}: {value}')}"
-    if body:
-        curl += f" \\\n  -H 'Content-Type: application/json' \\\n  -d {shlex.quote(body)}"
-    resp = probe["response"] if "response" in probe else probe.get("body_excerpt")
-    if isinstance(resp, dict | list):
-        response, lang = json.dumps(resp, indent=2, ensure_ascii=False), "json"
-    else:
-        response, lang = ("" if resp is None else str(resp)), "text"
-    if len(response) > MAX_BODY:
-        response = response[:MAX_BODY] + f"\n… ({len(response) - MAX_BODY} more characters)"
-    ok = status is not None and 200 <= status < 300 and not error
-    return E2E(ok, method, clean(url), status, latency, clean(error.strip()), clean(curl), _clip(request, MAX_BODY),
-               clean(response), lang)
+        text = VERDICT_MEANING[verdict] + (f"; lost: {names}" if missing else "")
+    return text, unverified
 
 
-def _title(report: Report, issues: list[Issue]) -> str:
+def _short(item: str) -> str:
+    """An unverified item by its name: the text before its first `: ` or ` (`."""
+    cuts = [i for i in (item.find(": "), item.find(" (")) if i > 0]
+    return item[: min(cuts)] if cuts else item
+
+
+def _title(report: Report, problems: list[ProblemView]) -> str:
     base = "llm-d deployment status report"
-    if not issues:
-        return f"{base}: healthy"
-    roots = [i for i in issues if i.status in ("fail", "error")] or issues
-    areas = list(dict.fromkeys(i.area for i in roots))
-    noun = "issue" if len(roots) == 1 else "issues"
-    if len(areas) == 1:
-        return f"{base} — {areas[0]} {noun}"
-    return f"{base} — {len(roots)} {noun} in {len(areas)} areas"
+    if problems:
+        return f"{base} — {plural(len(problems), 'problem')}"
+    return f"{base}: {report.verdict}"
 
 
 def _conclusion(report: Report, v: ReportView) -> str:
@@ -363,11 +411,12 @@ def _conclusion(report: Report, v: ReportView) -> str:
     core_lost = [x.name for x in v.core.capabilities if x.status == "unavailable"]
     core_unknown = [x.name for x in v.core.capabilities if x.status == "unknown"]
     lost = [x.name for x in v.missing]
-    roots = [i for i in v.issues if i.status == "fail"] or v.issues
-    causes = _join([f"{i.check.title} (`{i.check.id}`)" for i in roots[:3]] + (
+    costly = list({p.n: p for c in v.missing for p in c.problems}.values())
+    roots = sorted(costly, key=lambda p: p.n) or [p for p in v.problems if p.status == "fail"] or v.problems
+    causes = join([f"{p.root.title} (`{p.root.id}`)" for p in roots[:3]] + (
         [f"{len(roots) - 3} more"] if len(roots) > 3 else []))
-    tally = (f"{c['pass']} of {ran} checks that ran passed, {c['fail']} failed, {c['warn']} warned"
-             f" and {c['error']} could not run")
+    counted = (f"{c['pass']} of {ran} checks that ran passed, {c['fail']} failed, {c['warn']} warned"
+               f" and {c['error']} could not run")
     e2e = ""
     if v.e2e is not None:
         e2e = (" A chat completion through the gateway succeeded"
@@ -377,41 +426,47 @@ def _conclusion(report: Report, v: ReportView) -> str:
     if v.verdict == "healthy":
         text = f"The llm-d deployment {where} is healthy: all {ran} checks that ran passed."
         if v.available:
-            text += f" {cap_title(_join([x.name for x in v.available]))} {'is' if len(v.available) == 1 else 'are'} available."
+            text += f" {cap_title(join([x.name for x in v.available]))} {'is' if len(v.available) == 1 else 'are'} available."
         text += e2e
         if v.unknown:
-            text += f" Not verified: {_join([x.name for x in v.unknown])}."
+            text += f" Not verified: {join([x.name for x in v.unknown])}."
         return text
     verb = "is" if len(lost) == 1 else "are"
-    if v.verdict == "degraded":
+    if v.verdict == "unknown":
+        text = (f"llmd-doctor could not see enough of the llm-d deployment {where} to judge it"
+                + (f": {join(core_unknown)} could not be verified." if core_unknown else "."))
+        text += e2e
+        if v.problems:
+            text += f" {cap_title(causes)} {'needs' if len(roots) == 1 else 'need'} attention."
+    elif v.verdict == "degraded":
         if core_ok and not core_unknown:
-            text = f"The llm-d deployment {where} provides its core functionality ({_join(core_ok)})."
+            text = f"The llm-d deployment {where} provides its core functionality ({join(core_ok)})."
         elif core_ok:
             text = (f"The llm-d deployment {where} shows no failure of its core functionality: "
-                    f"{_join(core_ok)} {'works' if len(core_ok) == 1 else 'work'}, {_join(core_unknown)} could not be verified.")
+                    f"{join(core_ok)} {'works' if len(core_ok) == 1 else 'work'}, {join(core_unknown)} could not be verified.")
         else:
             text = f"No check shows the core functionality of the llm-d deployment {where} failing."
         text += e2e
         if lost:
-            text += f" {cap_title(_join(lost))} {verb} unavailable because of {causes}."
+            text += f" {cap_title(join(lost))} {verb} unavailable because of {causes}."
         else:
             text += f" {cap_title(causes)} {'needs' if len(roots) == 1 else 'need'} attention."
     else:
         if core_lost:
-            text = (f"The llm-d deployment {where} does not serve inference: {_join(core_lost)} "
+            text = (f"The llm-d deployment {where} does not serve inference: {join(core_lost)} "
                     f"{'is' if len(core_lost) == 1 else 'are'} unavailable because of {causes}.")
         else:
             text = (f"llmd-doctor could not show that the llm-d deployment {where} serves inference: "
-                    f"{_join(core_unknown)} could not be verified, and {causes} reported problems.")
+                    f"{join(core_unknown)} could not be verified, and {causes} reported problems.")
         text += e2e
         other = [x for x in lost if x not in core_lost]
         if other:
-            text += f" {cap_title(_join(other))} {'is' if len(other) == 1 else 'are'} lost as well."
-    text += f" In all, {tally}."
+            text += f" {cap_title(join(other))} {'is' if len(other) == 1 else 'are'} lost as well."
+    text += f" In all, {counted}."
     if v.steps:
         first = v.steps[0]
         text += (f" Start with next step 1 ({first.check.title}, `{first.check.id}`)"
-                 + (f", which also unblocks {_n(len(first.unblocks), 'more check', 'more checks')}." if first.unblocks else "."))
+                 + (f", which also unblocks {plural(len(first.unblocks), 'more check', 'more checks')}." if first.unblocks else "."))
     return text
 
 
@@ -420,47 +475,53 @@ def _conclusion(report: Report, v: ReportView) -> str:
 
 def build_view(report: Report) -> ReportView:
     by_id = {r.id: r for r in report.results}
+    problems = [problem_view(report, n, p) for n, p in enumerate(report.problems, start=1)]
+    by_problem = {p.id: p for p in problems}
     steps = [
-        Step(n, CheckRef.of(by_id[s.check_id]), clean(s.action), commands_in(clean(s.action)), s.docs,
+        Step(n, CheckRef.of(by_id[s.check_id]), clean(s.action), commands_in(clean(s.action)), docs_link(by_id[s.check_id].spec),
              [CheckRef.of(by_id[u]) for u in s.unblocks if u in by_id],
-             [CheckRef.of(by_id[a]) for a in s.also if a in by_id])
+             [CheckRef.of(by_id[a]) for a in s.also if a in by_id], by_problem[s.problem])
         for n, s in enumerate(report.next_steps, start=1)
     ]
-    issues = [_issue(report, r, steps) for r in report.root_causes_first]
-    caps = [_cap_line(c, by_id) for c in report.capabilities]
+    step_of = {r.id: by_problem[p.id].step for p in report.problems for r in p.results}
+    caps = [_cap_line(c, by_id, problems) for c in report.capabilities]
     core_names = {c.name for c in report.core_capabilities}
-    roots = [i for i in issues if i.status in ("fail", "error")] or issues
-    areas = list(dict.fromkeys(i.area for i in roots))
-    if not issues:
-        heading = "Current issues"
-    elif len(areas) == 1:
-        heading = f"Current {'issue' if len(issues) == 1 else 'issues'}: {areas[0]}"
-    else:
-        heading = "Current issues"
+    missing = [c for c in caps if c.status == "unavailable"]
+    errors = [_issue(report, r, None) for r in report.judged if r.status == Status.ERROR]
+    verdict_text, unverified_note = verdict_line(report)
     v = ReportView(
-        title=_title(report, issues),
+        title=_title(report, problems),
         verdict=report.verdict,
         verdict_emoji=VERDICT_EMOJI.get(report.verdict, ""),
         verdict_meaning=VERDICT_MEANING.get(report.verdict, ""),
+        verdict_line=verdict_text,
+        unverified=[clean(u) for u in report.unverified],
+        unverified_note=unverified_note,
+        unverified_short=list(dict.fromkeys(_short(u) for u in unverified_note)),
         source=source_text(report),
         started_at=report.started_at,
         duration_s=report.duration_s,
         tool_version=report.tool_version,
         counts=report.counts,
-        tally=tally(report.counts),
+        suppressed_counts=suppressed_counts(report),
+        tally=tally(report.counts, suppressed_counts(report)),
         warnings=[clean(w) for w in report.warnings],
+        problems=problems,
+        problems_heading=plural(len(problems), "problem"),
+        steps=steps,
+        errors=errors,
+        suppressed=[SuppressedLine(CheckRef.of(r), r.status.value, STATUS_LABEL[r.status], clean(r.suppressed or ""),
+                                   clip(r.message)) for r in report.suppressed],
         working=[AreaGroup(a, area_title(a), [CheckRef.of(r) for r in rs]) for a, rs in report.working.items()],
-        issues=issues,
-        issues_heading=heading,
         available=[c for c in caps if c.status == "available"],
-        missing=[c for c in caps if c.status == "unavailable"],
+        missing=missing,
         unknown=[c for c in caps if c.status == "unknown"],
         core=_status_block([c for c in caps if c.name in core_names], core=True),
         advanced=_status_block([c for c in caps if c.name not in core_names], core=False),
-        e2e=_e2e(report.probes.get("e2e")),
-        steps=steps,
+        e2e=e2e_view(report.probes.get("e2e")),
         conclusion="",
-        missing_because=list({b.id: b for c in caps if c.status == "unavailable" for b in c.because}.values()),
+        issues=[_issue(report, r, step_of.get(r.id)) for r in report.issues],
+        missing_because=list({b.id: b for c in missing for b in ([p.root for p in c.problems] or c.because)}.values()),
         all_checks=[CheckRef.of(r) for r in report.results],
         skipped=[CheckRef.of(r) for r in report.results if r.status == Status.SKIP],
     )

@@ -1,0 +1,75 @@
+"""The recorded end-to-end chat completion as the reports show it: the request as a `curl` command
+and the answer (docs/reports.md, "The end-to-end record"). Pure, no I/O."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from llmd_doctor.renderers.text_utils import MAX_BODY, clean, clip
+
+
+@dataclass
+class E2E:
+    ok: bool
+    method: str
+    url: str
+    status: int | None
+    latency_s: float | None
+    error: str
+    curl: str
+    request: str
+    response: str
+    response_lang: str
+
+
+def e2e_view(probe: Any) -> E2E | None:
+    """The recorded chat completion (probes["e2e"]), or None when no request was sent.
+
+    `request` is either the JSON body sent, or {"method", "headers", "body"}; the answer is
+    `response` (parsed JSON) or `body_excerpt` (text). See docs/reports.md."""
+    if not isinstance(probe, dict) or "request" not in probe or probe.get("not_run"):
+        return None
+    url = str(probe.get("url") or "")
+    req = probe.get("request")
+    headers: dict[str, Any] = {}
+    method = str(probe.get("method") or "POST")
+    if isinstance(req, dict) and ("body" in req or "headers" in req or "method" in req) and set(req) <= {"method", "headers", "body"}:
+        method = str(req.get("method") or method)
+        headers = dict(req.get("headers") or {})
+        req = req.get("body")
+    method = method.upper()
+    status = probe.get("status")
+    status = int(status) if isinstance(status, int | float | str) and str(status).isdigit() else None
+    latency = probe.get("latency_s")
+    latency = float(latency) if isinstance(latency, int | float) else None
+    error = str(probe.get("error") or "")
+    if probe.get("error_class") and str(probe["error_class"]) not in error:
+        error = f"{probe['error_class']}: {error}" if error else str(probe["error_class"])
+    if probe.get("hop"):
+        error += f" (failing hop: {probe['hop']})"
+    if isinstance(req, dict | list):
+        request = json.dumps(req, indent=2, ensure_ascii=False)
+        body = json.dumps(req, ensure_ascii=False)
+    else:
+        request = body = "" if req is None else str(req)
+    curl = f"curl -sS -X {method} {shlex.quote(url)}"
+    for name, value in headers.items():
+        if str(name).lower() == "authorization":
+            curl += ' \\\n  -H "Authorization: Bearer $API_KEY"'
+        elif str(name).lower() != "content-type" or not body:
+            curl += f" \\\n  -H {shlex.quote(f'{name}: {value}')}"
+    if body:
+        curl += f" \\\n  -H 'Content-Type: application/json' \\\n  -d {shlex.quote(body)}"
+    resp = probe["response"] if "response" in probe else probe.get("body_excerpt")
+    if isinstance(resp, dict | list):
+        response, lang = json.dumps(resp, indent=2, ensure_ascii=False), "json"
+    else:
+        response, lang = ("" if resp is None else str(resp)), "text"
+    if len(response) > MAX_BODY:
+        response = response[:MAX_BODY] + f"\n… ({len(response) - MAX_BODY} more characters)"
+    ok = status is not None and 200 <= status < 300 and not error
+    return E2E(ok, method, clean(url), status, latency, clean(error.strip()), clean(curl), clip(request, MAX_BODY),
+               clean(response), lang)
