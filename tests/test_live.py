@@ -65,7 +65,7 @@ def test_live_equals_bundle(example: str, tmp_path: Path, capsys: pytest.Capture
     assert access["status"] == "pass" and "as admin" in access["message"]
 
 
-def test_request_log_one_list_per_kind_logs_only_for_unhealthy_no_writes(
+def test_request_log_one_list_per_kind_logs_for_unhealthy_and_the_runtime_sample_no_writes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with FakeApiServer(EXAMPLES / "seed-rosa-epp-segfault") as srv:
@@ -83,9 +83,14 @@ def test_request_log_one_list_per_kind_logs_only_for_unhealthy_no_writes(
     assert len(lists) == len(set(lists)), f"a kind was listed twice: {sorted(lists)}"
     assert "/api/v1/pods" in lists and "/apis/apps/v1/deployments" in lists
     logs = [r for r in requests if r.path.endswith("/log")]
-    # Only the crash-looping EPP pod: its current and previous log; the healthy decode pods are not read.
-    assert {r.path for r in logs} == {"/api/v1/namespaces/llm-d/pods/ms-llm-d-epp-6c9d8b7f5-x2k4q/log"}
-    assert sorted(r.query.get("previous", "false") for r in logs) == ["false", "true"]
+    # The crash-looping EPP pod: its current and previous log. Healthy pods: only the runtime checks' sample
+    # (checks/runtime/_sample.py: 2 decode pods of the pool, 1 gateway proxy), current logs only.
+    epp = "/api/v1/namespaces/llm-d/pods/ms-llm-d-epp-6c9d8b7f5-x2k4q/log"
+    assert sorted(r.query.get("previous", "false") for r in logs if r.path == epp) == ["false", "true"]
+    assert {r.path for r in logs if r.path != epp} == {f"/api/v1/namespaces/llm-d/pods/{p}/log" for p in (
+        "ms-llm-d-modelservice-decode-7d4f9c8b6-4kz8t", "ms-llm-d-modelservice-decode-7d4f9c8b6-9wqnr",
+        "llm-d-infra-inference-gateway-istio-5b9c7d6f48-qk2wz")}
+    assert all(r.query.get("previous", "false") == "false" for r in logs if r.path != epp)
     assert all("tailLines" in r.query for r in logs)
     # Secrets, if listed at all, only as metadata.
     assert all("PartialObjectMetadata" in (r.accept or "") for r in requests if "/secrets" in r.path)

@@ -24,7 +24,7 @@ ENTRY_POINT_GROUP = "llmd_doctor.checks"
 
 # Area packages in report order, then every built-in check module in run order.
 BUILTIN_AREAS: tuple[str, ...] = (
-    "cluster", "gateway", "istio", "inference", "rbac", "model_servers", "epp", "compat", "config", "e2e",
+    "cluster", "gateway", "istio", "inference", "rbac", "model_servers", "epp", "compat", "config", "e2e", "runtime",
 )
 BUILTIN_MODULES: tuple[str, ...] = tuple(f"llmd_doctor.checks.{m}" for m in (
     "cluster.access",
@@ -56,6 +56,7 @@ BUILTIN_MODULES: tuple[str, ...] = tuple(f"llmd_doctor.checks.{m}" for m in (
     "e2e.chat_completion",
     "e2e.models",
     "e2e.routing",
+    "runtime.model_server_load", "runtime.epp_traffic", "runtime.gateway_access",
 ))
 
 #: Area id -> title, from the built-in area packages and `area()` calls of plugins.
