@@ -5,7 +5,6 @@ bypassed."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 from llmd_doctor import k8s
 from llmd_doctor.evidence import EppActivity, epp_activity
@@ -15,11 +14,8 @@ from llmd_doctor.registry import check
 from llmd_doctor.topology import topology
 
 from . import _sample
-from ._load import PodLoad, read_loads
-
-# vLLM's log times carry no zone (the container's clock, UTC unless TZ is set); traffic counts as after the
-# EPP's start only this much later, so a clock or zone slip does not turn old traffic into a bypass.
-MARGIN = timedelta(minutes=5)
+from ._clock import iso, served_after, started
+from ._load import read_loads
 
 
 @check(
@@ -93,15 +89,15 @@ def _judge(ctx: CheckContext, u: _sample.PoolSample) -> Iterator[Finding]:
         yield Finding(Status.SKIP, f"{u.ref}: only {len(u.epps)} of its {len(ready)} Ready endpoint-picker pods were "
                       "read; the others may have scheduled the traffic", u.ref, tuple(evidence))
         return
-    starts = [_started(pl) for pl, _ in epps]
+    starts = [started(pl) for pl, _ in epps]
     start = None if None in starts else max(t for t in starts if t is not None)  # the latest restart counts
-    after = [x for x in busy if start is not None and _served_after(x, start)]
+    after = [x for x in busy if start is not None and served_after(x, start)]
     if not after:
         yield Finding(Status.SKIP, f"{u.ref}: the model servers' traffic in the logs read may predate the endpoint "
-                      f"picker's start ({_iso(start)}): no bypass can be told", u.ref, tuple(evidence))
+                      f"picker's start ({iso(start)}): no bypass can be told", u.ref, tuple(evidence))
         return
     yield Finding(Status.WARN, f"{u.ref} is bypassed: its model servers served traffic after its endpoint picker "
-                  f"started ({_iso(start)}), and the endpoint picker, whose log shows every request at its level, "
+                  f"started ({iso(start)}), and the endpoint picker, whose log shows every request at its level, "
                   "scheduled none: requests reach the model servers without it", u.ref,
                   (*evidence, *_direct_paths(ctx, u)), capabilities=EPP_CAPABILITIES)
 
@@ -112,43 +108,6 @@ def _epp_text(pl: _sample.PodLog, a: EppActivity) -> str:
     return (f"{pl.ref}: {max(a.requests_handled, a.requests_received)} requests scheduled ({level}, requests "
             f"{'logged' if a.requests_visible else 'not logged' if a.requests_visible is False else 'maybe logged'})"
             + (f" to {spread}" if spread else ""))
-
-
-def _started(pl: _sample.PodLog) -> datetime | None:
-    cs = next((c for c in k8s.container_statuses(pl.pod) if c.get("name") == pl.container), {})
-    return _parse_iso(((cs.get("state") or {}).get("running") or {}).get("startedAt"))
-
-
-def _parse_iso(value: object) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
-    except ValueError:
-        return None
-
-
-def _iso(t: datetime | None) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else "unknown"
-
-
-def _vllm_time(text: str, near: datetime) -> datetime | None:
-    """vLLM's `MM-DD hh:mm:ss` (no year, read as UTC) as the datetime nearest `near`."""
-    try:
-        t = datetime.strptime(f"{near.year}-{text}", "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-    if t - near > timedelta(days=183):
-        return t.replace(year=t.year - 1)
-    return t.replace(year=t.year + 1) if near - t > timedelta(days=183) else t
-
-
-def _served_after(x: PodLoad, start: datetime) -> bool:
-    """Its log shows it busy after `start`: a busy stats sample's time, else its container started after."""
-    when = x.stats.last_busy_time if x.stats is not None else None
-    if when:
-        t = _vllm_time(when, start)
-        return t is not None and t >= start + MARGIN
-    began = _started(x.log)
-    return began is not None and began >= start
 
 
 def _direct_paths(ctx: CheckContext, u: _sample.PoolSample) -> list[str]:
