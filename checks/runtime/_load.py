@@ -83,8 +83,10 @@ class PodLoad:
 
 
 def read_loads(snap: Snapshot, logs: list[PodLog]) -> list[PodLoad]:
+    """Each log's load, read once per run (two checks read the same sample)."""
     out = []
     for pl in logs:
         text, why = pl.read(snap)
-        out.append(PodLoad(pl, vllm_stats(text) if why is None else None, why))
+        stats = snap.derive(("runtime.vllm_stats", pl.request), lambda text=text: vllm_stats(text))
+        out.append(PodLoad(pl, stats if why is None else None, why))
     return out
