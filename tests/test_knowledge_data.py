@@ -15,6 +15,7 @@ import yaml
 
 from llmd_doctor import knowledge as _knowledge
 from llmd_doctor import versions as _versions
+from llmd_doctor.plugin_catalog import resolve  # the inheritance rule of epp_plugins.yaml's header
 
 FILES = ("epp_plugins", "vllm", "gpus")
 
@@ -104,36 +105,6 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 def _text(name: str) -> str:
     return resources.files("llmd_doctor.checks").joinpath("knowledge", f"{name}.yaml").read_text("utf-8")
-
-
-def resolve(releases: dict[str, dict[str, Any]], rid: str) -> dict[str, Any]:
-    """A release with its `inherits` chain applied (the rule in epp_plugins.yaml's header).
-
-    Keys not set come from the parent; dict-valued keys merge one level deep (a sub-key set to null drops the
-    parent's); `plugins` merge by type and `removed` drops types.
-    """
-    rel = releases[rid]
-    parent_id = rel.get("inherits")
-    if not parent_id:
-        out = {k: v for k, v in rel.items() if k != "removed"}
-        out["plugins"] = dict(rel.get("plugins") or {})
-        return out
-    out = resolve(releases, parent_id)
-    for key, value in rel.items():
-        if key in ("plugins", "removed", "inherits"):
-            continue
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            merged = {**out[key], **value}
-            out[key] = {k: v for k, v in merged.items() if v is not None}
-        else:
-            out[key] = value
-    plugins = dict(out["plugins"])
-    for gone in rel.get("removed") or []:
-        plugins.pop(gone, None)
-    plugins.update(rel.get("plugins") or {})
-    out["plugins"] = plugins
-    out["inherits"] = parent_id
-    return out
 
 
 def _check_source(where: str, source: Any) -> None:

@@ -9,24 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from llmd_doctor import k8s, knowledge
-from llmd_doctor import versions as v
 from llmd_doctor.kinds import CONFIGMAP, DEPLOYMENT, HTTPROUTE, POD, POOL_KEYS, REPLICASET, STATEFULSET
-from llmd_doctor.model import (
-    CACHE_AWARE_ROUTING,
-    EPP_CAPABILITIES,
-    SATURATION_SCHEDULING,
-    CheckContext,
-    Finding,
-    Severity,
-    Status,
-)
+from llmd_doctor.model import EPP_CAPABILITIES, CheckContext, Finding, Severity, Status
+from llmd_doctor.plugin_catalog import catalog_for
 from llmd_doctor.registry import check
-from llmd_doctor.topology import Epp, Pool, Topology, topology
-from llmd_doctor.topology.servers import server_container
+from llmd_doctor.topology import Epp, Topology, topology
 
-from . import _plugins_config
-from ._config_source import file_findings, no_config
+from . import _metric_rules
+from ._flags import pool_findings, style_findings
+from ._plugins_config import config_findings
 
 
 @check(
@@ -44,7 +35,36 @@ from ._config_source import file_findings, no_config
     remediation="Fix the EPP's container args as named above (`kubectl edit deployment -n <ns> <epp>`).",
 )
 def epp_config(ctx: CheckContext) -> Iterator[Finding]:
-    """EPP flags and plugins config: pool name/namespace/group, flag style, config given, mounted and valid."""
+    """EPP flags and plugins config: pool name/namespace/group, flag style, config given, mounted and valid.
+
+    The plugins config — the config text, the file the config-file flag names in its mounted ConfigMap, or
+    the release's built-in default — is read against the catalog of the deployed EPP release
+    (checks/knowledge/epp_plugins.yaml): apiVersion, kind and the top-level fields its strict decoder takes
+    (GIE v1.5 renamed `data` to `dataLayer`); feature gates; the plugin types it registers; each plugin's
+    parameters — unknown (llm-d-router rejects them, older releases ignore them; names match
+    case-insensitively), required, of the wrong type; alpha plugins without --allow-experimental-plugins;
+    profiles, every plugin they reference, scorer weights, one picker each (or the release's default); the
+    profile handler and what it needs (single-profile-handler: one profile; pd-profile-handler: its decode and
+    prefill profiles and, from scheduler v0.6, a pd-decider defined before it); the data plugins consume and
+    its producers (llm-d-router); metric flags the release refuses; and the metric names the scorers and the
+    saturation detector scrape against what the model servers' vLLM emits (checks/knowledge/vllm.yaml).
+
+    What makes the EPP exit at start is `fail`, as is what fails every request; what it ignores or gets no
+    data for is `warn`, with the capabilities it costs. Each finding names the field, the release, the rule
+    and the file the rule is read from, e.g.
+
+        warn  Deployment/llm-d/epp: plugins[2] (precise-prefix-cache-scorer).parameters.blockSizeTokens:
+              `blockSizeTokens` is not a parameter of precise-prefix-cache-scorer in
+              llm-d-inference-scheduler v0.5.0 (it takes tokenProcessorConfig, indexerConfig, kvEventsConfig);
+              the loader ignores unknown parameters, so the setting has no effect
+              rule (llm-d-inference-scheduler v0.5): parameters are decoded with encoding/json: unknown keys
+              are ignored, names match case-insensitively
+              source: llm-d/llm-d-inference-scheduler:pkg/plugins/scorer/precise_prefix_cache.go@v0.5.1
+        fail  Deployment/llm-d/epp: plugins[0] (token-load: token-load-scorer): token-load (token-load-scorer)
+              requires UncachedRequestTokensDataKey, which no configured plugin produces, and llm-d-router
+              v0.9.0 registers no default producer for it; llm-d-router v0.9.0 refuses the config and exits
+              at start
+    """
     topo = topology(ctx.snapshot)
     epps = topo.epps.require()
     if not epps:
@@ -55,134 +75,20 @@ def epp_config(ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _judge(topo: Topology, epp: Epp) -> Iterator[Finding]:
-    ref, lost = epp.ref, topo.impact_of_epp(epp)
-    problems: list[Finding] = []
+    lost = topo.impact_of_epp(epp)
     notes = [epp.label + ("" if epp.release else f" (tag {epp.tag or 'none'} is not a known release: version rules "
                           "not applied)")]
-    camel, kebab = epp.observed_styles
-    if epp.release and epp.release.flag_style == "kebab" and camel:
-        problems.append(Finding(
-            Status.FAIL, f"{ref}: {epp.label} takes kebab-case flags, but is given camelCase -{camel[0]}: it exits "
-            f"with 'flag provided but not defined: -{camel[0]}'", ref,
-            (epp.argv_text, f"camelCase flags: {', '.join('-' + f for f in camel)}"),
-            remediation="Rename the flags to kebab-case (--pool-name, --pool-namespace, --config-file, --grpc-port, "
-            "...) or run the image they were written for (<= v0.2.x).", capabilities=lost))
-    elif epp.release and epp.release.flag_style == "camel" and kebab:
-        problems.append(Finding(
-            Status.FAIL, f"{ref}: {epp.label} takes camelCase flags, but is given kebab-case --{kebab[0]}: it exits "
-            f"with 'flag provided but not defined: -{kebab[0]}'", ref,
-            (epp.argv_text, f"kebab-case flags: {', '.join('--' + f for f in kebab)}"),
-            remediation="Use camelCase flags (-poolName, -poolNamespace, -configFile, ...) for this image, or upgrade "
-            "the EPP to >= v0.3.0 where the kebab-case flags exist.", capabilities=lost))
-    else:
-        notes.append(f"{epp.flag_style if (epp.release or camel or kebab) else 'no'} flags")
-    found, pool, pool_desc = _pool(topo, epp, lost)
+    problems, style = style_findings(epp, lost)
+    notes += [style] if style else []
+    found, pool, pool_desc = pool_findings(topo, epp, lost)
     problems += found
     notes.append(f"pool {pool_desc}")
-    cfg = epp.config
-    if cfg.given == "both":
-        status = Status.FAIL if epp.flag_style == "camel" else Status.WARN
-        problems.append(Finding(status, f"{ref}: both a config file and config text are given; the EPP refuses both "
-                                "at once", ref, (epp.argv_text,), remediation="Pass only one of the config file and "
-                                "config text flags.", capabilities=lost if status == Status.FAIL else ()))
-    elif cfg.file is not None:
-        more, text, where = file_findings(epp, cfg.file, lost)
-        problems += more
-        if text is not None:
-            extra, what = _plugins_config.findings(epp, text, where)
-            problems += extra
-            where += f", {what}"
-        notes.append(f"config {where}")
-    elif cfg.text_flag:
-        more, what = _plugins_config.findings(epp, cfg.text_flag, "the config text")
-        problems += more
-        notes.append(f"config text, {what}")
-    else:
-        more, what = no_config(epp, lost)
-        problems += more
-        notes.append(what)
-    problems += _metrics(topo, epp, pool)
+    found, what, read = config_findings(epp, lost)
+    problems += found
+    notes.append(what)
+    cat = catalog_for(epp.image, epp.tag)
+    groups = list(pool.servers) if pool is not None else list(topo.servers)
+    problems += _metric_rules.findings(epp, cat, read, groups, lost)
     yield from problems
     if not any(f.status in (Status.FAIL, Status.WARN) for f in problems):
-        yield Finding(Status.PASS, f"{ref}: " + "; ".join(notes), ref)
-
-
-def _pool(topo: Topology, epp: Epp, lost: tuple[str, ...]) -> tuple[list[Finding], Pool | None, str]:
-    ref, t = epp.ref, epp.target
-    if not t.name:
-        if epp.standalone:
-            return [], None, f"endpoint selector {epp.flags['endpoint-selector']} (standalone, no pool)"
-        flag = epp.flag_name("poolName", "pool-name")
-        return [Finding(Status.FAIL, f"{ref}: no InferencePool is named ({flag} missing): the EPP exits at start", ref,
-                        (epp.argv_text,), remediation=f"Pass {flag} <pool> (and the pool's namespace).",
-                        capabilities=lost)], None, "no pool"
-    found = epp.pool
-    if found.found:
-        pool = found.target
-        assert pool is not None
-        allowed = epp.release.pool_groups if epp.release else ()
-        if allowed and t.group not in allowed:
-            return [Finding(Status.FAIL, f"{ref}: {epp.label} cannot read {t.group} pools, but {pool.ref} is one", ref,
-                            remediation=f"Move the pool to a group this EPP reads ({', '.join(allowed)}).",
-                            capabilities=lost)], pool, pool.ref
-        return [], pool, f"{pool.ref} ({t.group})"
-    named = [p for p in topo.pools if p.name == t.name]
-    same_ns = [p for p in named if p.namespace == t.namespace]
-    if same_ns:
-        p = same_ns[0]
-        if epp.flag_style == "camel" or (epp.release and p.group not in epp.release.pool_groups):
-            fix = f"Use a {t.group} InferencePool, or an EPP that reads {p.group} pools (>= v0.3 with --pool-group {p.group})."
-        else:
-            fix = f"Pass `--pool-group {p.group}` to the EPP."
-        return [Finding(Status.FAIL if t.sure else Status.WARN, f"{ref}: the EPP watches InferencePool "
-                        f"{t.namespace}/{t.name} in group {t.group} ({t.group_from}), but that pool is {p.group}: the "
-                        "EPP sees no pool and no endpoints", ref,
-                        (epp.argv_text, f"{p.ref} apiVersion {p.obj.get('apiVersion')}"),
-                        remediation=fix, capabilities=lost)], p, p.ref
-    elsewhere = [p for p in named if p.group == t.group]
-    if elsewhere:
-        p = elsewhere[0]
-        flag = epp.flag_name("poolNamespace", "pool-namespace")
-        return [Finding(Status.FAIL if epp.release else Status.WARN, f"{ref}: the EPP looks for InferencePool {t.name} "
-                        f"in namespace {t.namespace} ({t.namespace_from}), but it is in {p.namespace}", ref,
-                        (epp.argv_text,), remediation=f"Pass `{flag} {p.namespace}` to the EPP.",
-                        capabilities=lost)], p, p.ref
-    if found.unknown:
-        return [Finding.unverifiable(found.gap, f"{ref}: InferencePool {t.text} could not be looked up", ref)], \
-            None, f"{t.namespace}/{t.name} (not verified)"
-    others = ", ".join(p.ref for p in topo.pools) or "none"
-    return [Finding(Status.FAIL, f"{ref}: the EPP names InferencePool {t.text}, which does not exist", ref,
-                    (epp.argv_text, f"InferencePools found: {others}"),
-                    remediation="Point the EPP's pool flags at an existing InferencePool, or create it.",
-                    capabilities=lost)], None, "missing pool"
-
-
-def _metrics(topo: Topology, epp: Epp, pool: Pool | None) -> list[Finding]:
-    """The KV-cache metric the EPP scrapes against what the model servers' vLLM emits."""
-    flag = epp.flag("kvCacheUsagePercentageMetric", "kv-cache-usage-percentage-metric")
-    metric = flag or epp.facts.kv_metric_default
-    if not metric:
-        return []
-    groups = pool.servers if pool is not None else list(topo.servers)
-    versions: dict[str, str] = {}
-    for p in (p for g in groups for p in g.pods):
-        image = str((server_container(p) or {}).get("image", ""))
-        tag = k8s.image_tag(image)
-        if "vllm/vllm-openai" in image and not v.is_prerelease(tag):
-            versions.setdefault(str(tag), image)
-    out = []
-    for tag, image in versions.items():
-        version = v.parse(tag)
-        if version is None or knowledge.vllm_metric_available(str(metric), version) is not False:
-            continue
-        how = "set by flag" if flag else f"the default of {epp.tag}"
-        name = epp.flag_name("kvCacheUsagePercentageMetric", "kv-cache-usage-percentage-metric")
-        other = "vllm:kv_cache_usage_perc" if "gpu_cache" in str(metric) else "vllm:gpu_cache_usage_perc"
-        out.append(Finding(Status.WARN, f"{epp.ref}: the EPP scrapes {metric} ({how}), which vLLM {tag} does not emit: "
-                           "its KV-cache scorer and saturation detector see no data", epp.ref,
-                           (f"model servers run {image}",),
-                           remediation=f"Pass `{name} {other}` to the EPP (vLLM renamed the gauge in 0.9.2 and "
-                           "stopped emitting vllm:gpu_cache_usage_perc in 0.11).",
-                           capabilities=(CACHE_AWARE_ROUTING, SATURATION_SCHEDULING)))
-    return out
-
+        yield Finding(Status.PASS, f"{epp.ref}: " + "; ".join(notes), epp.ref)

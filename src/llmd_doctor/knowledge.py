@@ -55,7 +55,6 @@ class EppRelease:
     watches: tuple[str, ...]
     requires_crds: tuple[str, ...]
     prefers_crds: tuple[str, ...]
-    plugin_registries: tuple[str, ...]
     profile_handler_required: bool
     kv_metric_default: str | None
     rbac: tuple[str, ...]
@@ -66,14 +65,6 @@ class EppRelease:
     def pool_group_flag(self) -> bool:
         """Whether `--pool-group` exists (GIE >= v1.0, kebab-case flags)."""
         return self.flag_style == "kebab"
-
-    @property
-    def plugin_types(self) -> frozenset[str] | None:
-        """Every plugin type the release registers; None when its registry is not known."""
-        if not self.plugin_registries:
-            return None
-        table: dict[str, list[str]] = load("epp_releases").get("plugin_registries") or {}
-        return frozenset(t for name in self.plugin_registries for t in table.get(name) or ())
 
     @property
     def rbac_rules(self) -> tuple[dict[str, Any], ...]:
@@ -96,7 +87,6 @@ def _release(e: dict[str, Any], known: bool = True) -> EppRelease:
         watches=_t(e.get("watches")),
         requires_crds=_t(e.get("requires_crds")),
         prefers_crds=_t(e.get("prefers_crds")),
-        plugin_registries=_t(e.get("plugins")),
         profile_handler_required=bool(e.get("profile_handler_required")),
         kv_metric_default=e.get("kv_metric_default"),
         rbac=_t(e.get("rbac")),

@@ -47,7 +47,7 @@ def test_pass_healthy_names_version_pool_and_mounted_config() -> None:
     assert "llm-d-inference-scheduler v0.2.1 (GIE v0.5)" in r.message
     assert "pool InferencePool/llm-d/ms-llm-d (inference.networking.x-k8s.io)" in r.message
     assert "config /etc/epp/epp-config.yaml from ConfigMap ms-llm-d-epp-config (key epp-config.yaml)" in r.message
-    assert "4 plugins, all known to v0.2.1" in r.message
+    assert "4 plugins, all known to v0.2.1 (llm-d-inference-scheduler v0.2 rules)" in r.message
 
 
 def test_fail_seed_v021_without_config_file_will_segfault() -> None:
@@ -151,15 +151,20 @@ def test_warn_config_file_on_no_volume() -> None:
     assert "is on no mounted volume" in r.message
 
 
-def test_warn_plugin_type_unknown_to_the_version() -> None:
+def test_fail_plugin_type_unknown_to_the_version() -> None:
+    """GIE v1.0 renamed kv-cache-scorer: the v0.2.1 loader exits on the new name, and says where it exists."""
     sc = Scenario.example("healthy")
     cm = config_map(sc)
     cm["data"]["epp-config.yaml"] = cm["data"]["epp-config.yaml"].replace(
         "- type: prefix-cache-scorer", "- type: kv-cache-utilization-scorer").replace(
         "pluginRef: prefix-cache-scorer", "pluginRef: kv-cache-utilization-scorer")
     r = run(sc)
-    assert (r.status, r.objects) == (Status.WARN, [EPP])
-    assert "kv-cache-utilization-scorer" in r.message and "not found in registry" in r.message
+    assert (r.status, r.objects) == (Status.FAIL, [EPP])
+    assert "plugins[0] (kv-cache-utilization-scorer): plugin type 'kv-cache-utilization-scorer' is not registered " \
+           "in llm-d-inference-scheduler v0.2.1" in r.message
+    assert "registered by llm-d-inference-scheduler v0.3" in r.message and "this release has kv-cache-scorer" in r.message
+    assert "the EPP logs: plugin type 'kv-cache-utilization-scorer' is not found in registry" in r.evidence
+    assert CACHE_AWARE_ROUTING in r.lost_capabilities
 
 
 def test_fail_config_is_not_yaml() -> None:
@@ -196,7 +201,10 @@ def test_warn_kv_cache_metric_that_the_vllm_version_no_longer_emits() -> None:
             p["spec"]["containers"][0]["image"] = "vllm/vllm-openai:v0.11.0"
     r = run(sc)
     assert (r.status, r.objects) == (Status.WARN, [EPP])
-    assert "scrapes vllm:gpu_cache_usage_perc (the default of v0.2.1), which vLLM v0.11.0 does not emit" in r.message
+    assert "-kvCacheUsagePercentageMetric: the EPP scrapes vllm:gpu_cache_usage_perc (the default of " \
+           "-kvCacheUsagePercentageMetric in v0.2.1), which vLLM 0.11.0 does not emit (it emits " \
+           "vllm:kv_cache_usage_perc): the saturation detector sees no data" in r.message
+    assert "vllm.yaml: vllm:gpu_cache_usage_perc is emitted by vLLM <0.11.0" in r.evidence
     assert "-kvCacheUsagePercentageMetric vllm:kv_cache_usage_perc" in r.remediation
     assert set(r.lost_capabilities) == {CACHE_AWARE_ROUTING, SATURATION_SCHEDULING}
 

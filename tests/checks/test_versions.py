@@ -69,16 +69,6 @@ def test_crd_requirements_follow_the_gie_fix() -> None:
     assert r is not None and r.requires_crds == ()
 
 
-def test_plugin_registry() -> None:
-    r = _release("ghcr.io/llm-d/llm-d-inference-scheduler:v0.2.1")
-    assert r is not None and r.plugin_types is not None
-    assert {"prefix-cache-scorer", "decode-filter", "max-score-picker", "single-profile-handler",
-            "kv-cache-scorer"} <= r.plugin_types
-    assert "kv-cache-utilization-scorer" not in r.plugin_types
-    later = _release("ghcr.io/llm-d/llm-d-inference-scheduler:v0.7.0")
-    assert later is not None and later.plugin_types is None
-
-
 def test_one_table_answers_rbac_and_flags() -> None:
     """The release that says an EPP takes camelCase flags is the one that says what it must be allowed."""
     r = _release("ghcr.io/llm-d/llm-d-inference-scheduler:v0.2.1")
@@ -125,8 +115,6 @@ def test_release_table_is_consistent() -> None:
         assert e.get("source") and e.get("name") and e["flag_style"] in ("camel", "kebab"), e
         for key in e.get("watches", []) + e.get("requires_crds", []) + e.get("prefers_crds", []):
             assert key in KINDS, key
-        for reg in e.get("plugins", []):
-            assert reg in data["plugin_registries"], reg
         for rs in e["rbac"]:
             assert rs in data["rulesets"], rs
         by_image.setdefault(e["image"], []).append(e["versions"])
