@@ -79,7 +79,7 @@ def test_suppressed_results_are_counted_and_muted() -> None:
     assert "\n1 problem\n" in out and "[FAIL] 1." not in out and "[WARN] 1. HTTPRoute/llm-d/route" in out
     muted = out.split("\nsuppressed (2, muted by the config file; not counted)\n", 1)[1].split("\n\n", 1)[0]
     assert muted.splitlines()[0].startswith("  [FAIL] epp.deployment  Deployment/llm-d/epp has 0/1 Ready pods")
-    assert "         suppressed: epp.* until 2027-01-01: EPP rollout (JIRA-1)" in muted
+    assert "         [suppressed: epp.* until 2027-01-01: EPP rollout (JIRA-1)]" in muted
     assert "4 passed, 1 warning, 2 failed (2 suppressed), 1 could not run, 1 skipped, 1 blocked" in out
     coloured = render_text(rep, TextStyle(color=True))
     assert "[dim][FAIL] epp.logs" in coloured  # muted: dim, no alarm symbol

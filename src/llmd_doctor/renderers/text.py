@@ -198,12 +198,14 @@ def _suppressed(report: Report, lines: _Lines) -> None:
     for r in muted:  # dim, and ASCII status words even with colour: muted, not alarming
         sym = _SYMBOLS_ASCII[r.status]
         lines.add(f"{sym} {r.id}  {r.message}", "dim", indent=2, hang=len(sym) + 1, max_lines=2)
-        lines.add(f"suppressed: {r.suppressed}", "dim", indent=3 + len(sym), hang=12)
+        lines.add(f"[suppressed: {r.suppressed}]", "dim", indent=3 + len(sym), hang=13)
+        _blocked(lines, report, r, indent=3 + len(sym))
 
 
 def _unplaced(report: Report) -> list[CheckResult]:
     """Blocked checks whose root cause is not shown above (filtered out, or itself not a problem)."""
-    shown = {r.id for p in report.problems for r in p.results} | {r.id for r in report.judged if r.status == Status.ERROR}
+    shown = ({r.id for p in report.problems for r in p.results} | {r.id for r in report.suppressed}
+             | {r.id for r in report.judged if r.status == Status.ERROR})
     return [r for r in report.results if r.status == Status.BLOCKED and not any(b in shown for b in r.blocked_by)]
 
 
