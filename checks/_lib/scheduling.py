@@ -218,5 +218,10 @@ def placement(pod: Obj, nodes: list[Obj]) -> Placement:
         out.gpu_nodes += gpu_node
         for r in dict.fromkeys(why):
             out.reasons[r] = out.reasons.get(r, 0) + 1
-    out.hints = [f"{key}: {label_values(nodes, key)}" for key in _label_keys(pod)]
+    out.hints = [f"node labels {key}: {label_values(nodes, key)}" for key in _label_keys(pod)]
+    for key, want in (k8s.pod_spec(pod).get("nodeSelector") or {}).items():
+        near = sorted({v for n in nodes if (v := k8s.labels(n).get(str(key))) and v != str(want)
+                       and (str(want).lower() in v.lower() or v.lower() in str(want).lower())})
+        if near:  # a selector value matches only exactly: NVIDIA-H100 is not NVIDIA-H100-80GB-HBM3
+            out.hints.append(f"nodeSelector {key}={want} must match exactly; nodes carry {', '.join(near)}")
     return out

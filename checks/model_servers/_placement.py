@@ -64,6 +64,6 @@ def judge(topo: Topology, g: ServerGroup, nodes: list[Obj]) -> Finding | None:
         return Finding(
             Status.FAIL, f"{len(waiting)}/{len(g.pods)} {g.noun} Pending ({g.ref}) and no node can take them: "
             f"{pl.summary}", g.ref,
-            (*(f"node labels {h}" for h in pl.hints), f"pod tolerations: {_tolerations(spec)}", *said),
+            (*pl.hints, f"pod tolerations: {_tolerations(spec)}", *said),
             remediation=_fix(pl), capabilities=topo.impact_of_servers(g))
     return None

@@ -376,6 +376,8 @@ def test_node_selector_no_node_carries_names_the_values_nodes_have() -> None:
     assert "4 node(s) lack label nvidia.com/gpu.product=NVIDIA-H100 (nodeSelector)" in r.message
     assert "node labels nvidia.com/gpu.product: no label on 2 nodes, NVIDIA-H100-80GB-HBM3 on 2 nodes" in r.evidence
     assert "no scheduler message recorded" in r.evidence
+    assert ("nodeSelector nvidia.com/gpu.product=NVIDIA-H100 must match exactly; nodes carry "
+            "NVIDIA-H100-80GB-HBM3") in r.evidence
 
 
 def test_more_gpus_than_any_node_offers_fails_and_says_to_request_fewer() -> None:
@@ -400,7 +402,7 @@ def test_required_affinity_lists_the_failing_expression() -> None:
     assert pl.fits == []
     assert pl.summary == ("0/1 nodes fit: 1 node(s) fail required node affinity "
                           "(node.kubernetes.io/instance-type In p4d.24xlarge)")
-    assert pl.hints == ["node.kubernetes.io/instance-type: p5.48xlarge on 1 node"]
+    assert pl.hints == ["node labels node.kubernetes.io/instance-type: p5.48xlarge on 1 node"]
 
 
 # ---- 5. the node's GPU against the image's build ----------------------------------------------------------
