@@ -5,9 +5,16 @@ signature of checks/knowledge knows, so only reading the evidence names them."""
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import pytest
-from cases.build import CASES, cause_named_where, expectations, known_failure_text, load_case, read_case
+from cases.build import CASES, cause_named_where, expectations, known_failure_text, read_case
+from cases.build import load_case as _load_case
+
+
+@cache
+def load_case(path):  # type: ignore[no-untyped-def]  # built once per run: running checks does not change it
+    return _load_case(path)
 
 NAMED = [
     "vllm-nccl-shm-too-small",  # a bare NCCL exception, its `Last error:` detail (generic)
