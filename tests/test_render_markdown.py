@@ -31,7 +31,8 @@ def test_degraded_report_leads_with_the_verdict_and_the_problems() -> None:
     one = md.split("### 1. ", 1)[1].split("### 2. ", 1)[0]
     assert "- **Root cause:** Endpoint picker logs (`epp.logs`), failed (critical)" in one
     assert "- ❌ `epp.deployment` failed: Deployment/llm-d/epp has 0/1 Ready pods (CrashLoopBackOff)" in one
-    assert "<summary>Evidence of the symptoms</summary>" in one and "47 restarts" in one
+    assert "<summary>The symptoms in detail</summary>" in one and "47 restarts" in one
+    assert "`epp.deployment` (Endpoint picker deployment) — docs: `llmd-doctor explain epp.deployment`:" in one
     assert "**Not run until it is fixed:** Endpoint picker flags and config (`epp.config`)" in one
     assert "### ⛔" not in md and "### ❌ Endpoint picker deployment" not in md  # no card of their own
     # The fix inline, with its command; the docs reference (explain, and the configured URL).

@@ -3,8 +3,8 @@ the problems.
 
 A problem is one <failure> on its root cause's testcase: the problem's title as the message, and in
 the body its cause, objects, evidence, fix, docs, the capabilities it costs and its symptoms (one
-line each). A symptom's own testcase is <skipped message="symptom of <root>: …">, like a check
-blocked by a failure, so a dashboard counts one failure per problem. error → <error>; skip and
+line each). A symptom's own testcase is <skipped message="symptom of <root>: …"> (its evidence and
+docs in the body), like a check blocked by a failure, so a dashboard counts one failure per problem. error → <error>; skip and
 blocked → <skipped>; a result muted by the config file → <skipped message="suppressed: …">.
 JUnit has no "warning": a warn problem is a <failure> when the gate fails on warnings (`fail_on="warn"`),
 otherwise a passing testcase whose <system-out> carries the warning.
@@ -30,13 +30,13 @@ def _x(text: object) -> str:
     return _INVALID_XML.sub("\ufffd", clean(text))
 
 
-def _body(r: CheckResult, problem: Problem | None = None, report: Report | None = None) -> str:
+def _body(r: CheckResult, problem: Problem | None = None, report: Report | None = None, fix: bool = True) -> str:
     lines = [r.message]
     lines += [f"object: {o}" for o in r.objects]
     lines += [f"evidence: {e}" for e in r.evidence]
     if problem is not None and problem.capabilities:
         lines.append(f"lost: {', '.join(problem.capabilities)}")
-    if r.remediation:
+    if r.remediation and fix:
         lines.append(f"fix: {r.remediation}")
     docs = docs_link(r.spec)
     if docs:
@@ -64,7 +64,9 @@ def _testcase(parent: ET.Element, r: CheckResult, fail_on: str, report: Report,
         ET.SubElement(case, "skipped", {"message": _x(f"suppressed: {r.suppressed} ({r.status.value}: {r.message})")})
     elif problem is not None and problem.root is not r:
         kind = "skipped"
-        ET.SubElement(case, "skipped", {"message": _x(f"symptom of {problem.root.id} ({r.status.value}): {r.message}")})
+        # Counted in its problem's failure; its own evidence and docs stay with it.
+        ET.SubElement(case, "skipped", {"message": _x(f"symptom of {problem.root.id} ({r.status.value}): {r.message}")}
+                      ).text = _body(r, fix=False)  # the problem has one fix: its root's
     elif problem is not None:
         if problem.status == Status.FAIL or fail_on == "warn":
             kind = "failure"

@@ -163,7 +163,9 @@ def _problems(report: Report, lines: _Lines) -> None:
             text = f"{s.id}  {line.line}" + (f" (and {line.more_objects} more)" if line.more_objects else "")
             lines.status_line(s.status, text, indent=6, max_lines=None if lines.style.verbose else MAX_SYMPTOM_LINES)
             if lines.style.verbose:
-                _evidence(lines, s.evidence, indent=7 + (2 if lines.style.color else len(_SYMBOLS_ASCII[s.status])))
+                under = 7 + (2 if lines.style.color else len(_SYMBOLS_ASCII[s.status]))
+                _evidence(lines, s.evidence, indent=under)
+                _fix_and_docs(lines, s, indent=under, remediation="")
         for r in p.results:
             _blocked(lines, report, r, indent=4)
 

@@ -137,7 +137,7 @@ class Issue:
 @dataclass
 class SymptomLine:
     """A result a problem's root cause explains: one line (check, status, object, message), its
-    evidence folded."""
+    evidence and docs folded."""
 
     check: CheckRef
     status: str
@@ -148,6 +148,7 @@ class SymptomLine:
     message: str
     line: str  # "<object>: <message>", or the message when it names the object itself
     evidence: list[str]
+    docs: DocsLink
     anchor: str  # "issue-<check>": links to a check's result keep working
 
 
@@ -314,7 +315,7 @@ def symptom_line(r: CheckResult) -> SymptomLine:
     line = message if not obj or obj in message else f"{obj}: {message}"
     return SymptomLine(CheckRef.of(r), r.status.value, STATUS_LABEL[r.status], STATUS_EMOJI[r.status], obj,
                        max(0, len(objects) - 1), message, line, _evidence(r.evidence, MAX_SYMPTOM_EVIDENCE),
-                       "issue-" + r.spec.anchor)
+                       docs_link(r.spec), "issue-" + r.spec.anchor)
 
 
 def _cause(p: Problem) -> str:
