@@ -68,7 +68,7 @@ def test_text_output_is_plain_when_not_a_terminal(capsys: pytest.CaptureFixture[
     code, out, _ = run(capsys, "check", "--bundle", SEED)
     assert code == 1
     assert "[FAIL] epp.logs" in out and "\x1b[" not in out
-    assert "fix:" in out and "docs: llmd-doctor explain epp.logs" in out
+    assert "fix:" in out and "docs: llmd-doctor explain epp.config" in out
 
 
 def test_only_and_skip_take_ids_and_globs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -106,7 +106,7 @@ def test_no_format_carries_a_relative_docs_path(cli: CliRun) -> None:
     for argv in (["check"], ["check", "-o", "json"], *(["report", "-o", f] for f in ("markdown", "html", "json", "junit"))):
         _, out, _ = cli(*argv, "--bundle", SEED)
         assert "docs/checks.md" not in out, argv
-        assert "llmd-doctor explain epp.logs" in out, argv
+        assert "llmd-doctor explain epp.config" in out, argv
 
 
 def test_docs_url_from_the_config_file(cli: CliRun, tmp_path: Path) -> None:

@@ -1,10 +1,7 @@
 """Real failures from public trackers (tests/cases/*.yaml): each case is valid, builds into a bundle the
 CLI reads without a crash, a `generic` case's failure text is unknown to checks/knowledge, and every
-expectation marked `flagged_today` holds.
-
-What llmd-doctor must additionally say (the cause named, `names_cause`) is not asserted here yet: most
-of it needs the generic evidence reading of issue #13; `python tests/cases/build.py` prints where it
-stands.
+expectation holds: the check reports one of its statuses and names the cause with every word of
+`names_cause` (in its message, evidence or fix). `python tests/cases/build.py` prints where each is named.
 """
 
 from __future__ import annotations
@@ -16,6 +13,7 @@ import pytest
 from cases.build import (
     Expectation,
     case_files,
+    cause_named,
     expectations,
     known_failure_text,
     load_case,
@@ -71,15 +69,20 @@ def test_generic_case_text_is_in_no_knowledge_file(path: Path) -> None:
     assert known_failure_text(read_case(path)) == []
 
 
-FLAGGED = [(p, e) for p in CASES for e in expectations(read_case(p)) if e.flagged_today]
+EXPECTED = [(p, e) for p in CASES for e in expectations(read_case(p))]
 
 
-@pytest.mark.parametrize(("path", "expect"), FLAGGED, ids=[f"{p.stem}:{e.check}" for p, e in FLAGGED])
-def test_expected_check_already_flags_the_failure(path: Path, expect: Expectation) -> None:
-    """Only the expectations marked flagged_today: the others need logic still being built."""
+def test_every_expectation_is_flagged_today() -> None:
+    """No expectation is left for logic still to be built."""
+    assert [f"{p.stem}:{e.check}" for p, e in EXPECTED if not e.flagged_today] == []
+
+
+@pytest.mark.parametrize(("path", "expect"), EXPECTED, ids=[f"{p.stem}:{e.check}" for p, e in EXPECTED])
+def test_expected_check_flags_the_failure_and_names_its_cause(path: Path, expect: Expectation) -> None:
     sc, _ = load_case(path)
     result = sc.run(expect.check)[expect.check]
     assert result.status.value in expect.status, result.message
+    assert cause_named(result, expect.names_cause), (expect.names_cause, result.message, result.evidence)
 
 
 @pytest.mark.parametrize("path", CASES, ids=IDS)

@@ -4,35 +4,14 @@ the sourced facts — not the logs."""
 
 from __future__ import annotations
 
-import pytest
-from cases.build import CASES, cause_named_where, expectations, load_case, read_case
+from cases.build import CASES, load_case
 
 from llmd_doctor.problems import group
 from llmd_doctor.topology import topology
 
 ID = "model-servers.config"
 
-# case -> (the expectations whose words model-servers.config must say, the statuses it may have)
-CAUSES = {
-    "vllm-tp-size-exceeds-gpus": (("model-servers.gpu",), ("fail",)),
-    "vllm-bf16-unsupported-compute-capability": (("model-servers.gpu",), ("warn", "fail")),
-    "vllm-no-kernel-image-blackwell": (("model-servers.gpu",), ("warn", "fail")),
-    "pd-prefill-tp-larger-than-decode-tp": (("model-servers.logs",), ("fail",)),
-    "decode-pending-untolerated-gpu-taint": (("model-servers.pods", "model-servers.gpu"), ("fail",)),
-    "generic-readiness-probe-not-on-pool-port": (("inferencepool.selector",), ("warn",)),
-}
-
-
-@pytest.mark.parametrize("name", sorted(CAUSES))
-def test_model_servers_config_names_the_cause(name: str) -> None:
-    checks, statuses = CAUSES[name]
-    sc, _ = load_case(CASES / f"{name}.yaml")
-    result = sc.run(ID)[ID]
-    assert result.status.value in statuses, result.message
-    wanted = [e for e in expectations(read_case(CASES / f"{name}.yaml")) if e.check in checks]
-    assert len(wanted) == len(checks)
-    for e in wanted:
-        assert cause_named_where(result, e.names_cause) != "no", (e.names_cause, result.message, result.evidence)
+# Each case's model-servers.config expectation (status and names_cause) is asserted by test_real_cases.py.
 
 
 def test_the_spec_is_the_root_cause_of_the_crash_it_explains() -> None:

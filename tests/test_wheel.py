@@ -82,7 +82,7 @@ def test_explain_from_the_installed_wheel_offline(tmp_path: Path) -> None:
     # Every docs reference a run prints can be followed with the installed tool.
     res = run(installed, "llmd-doctor", "check", "--bundle", str(ROOT / "examples" / "seed-rosa-epp-segfault"),
               cwd=tmp_path)
-    assert res.returncode == 1 and "docs: llmd-doctor explain epp.logs" in res.stdout
+    assert res.returncode == 1 and "docs: llmd-doctor explain epp.config" in res.stdout
     assert "docs/checks.md" not in res.stdout
     referenced = sorted({line.split("docs: llmd-doctor explain ", 1)[1].strip()
                          for line in res.stdout.splitlines() if "docs: llmd-doctor explain " in line})

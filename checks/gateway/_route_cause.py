@@ -140,7 +140,7 @@ def _by_signature(route: Route, reason: str, message: str, gw: Gateway | None) -
     if not hits:
         return f"{reason or 'no reason'}: {message or 'no message'}", None, []
     sig, groups, _ = hits[0]
-    found = fill(sig.cause, groups)
+    found = fill(sig.cause, groups, sig)
     extra = [f"known as {sig.id} ({'; '.join(sig.sources)})"] if sig.sources else []
     if reason in _BAD_KIND and gw is not None and gw.implementation is not None:
         c = gw.controller.target
@@ -149,4 +149,4 @@ def _by_signature(route: Route, reason: str, message: str, gw: Gateway | None) -
             found += f"; {gw.label} routes InferencePools of {', '.join(supported) or 'no group'} ({source})"
         if c is not None:
             extra.append(f"{gw.label}: {c.ref} image {c.image}")
-    return found, fill(sig.fix, groups), extra
+    return found, fill(sig.fix, groups, sig), extra

@@ -1,19 +1,20 @@
 """gateway.implementation: what each llm-d Gateway's implementation needs, asked through its plugin —
 its controller runs, its InferencePool switch is on, its parametersRef resolves, its data plane exists
-and is Ready, and its release routes the pool API group the routes use; a controller or data-plane pod
-that crash-loops is explained from its logs (the implementation's log signatures, else the root error)."""
+and is Ready, its release routes the pool API group the routes use, and the policies it needs target each
+pool (_policies); a controller or data-plane pod that crash-loops is explained from its logs (the
+implementation's log signatures, else the root error)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from llmd_doctor import k8s
-from llmd_doctor.gateways import GatewayImplementation
 from llmd_doctor.kinds import (
     CONFIGMAP,
     DEPLOYMENT,
     GATEWAY_CLASS,
     GATEWAY_KEY,
+    HEALTH_CHECK_POLICY,
     HTTPROUTE,
     POD,
     POOL_KEYS,
@@ -32,7 +33,8 @@ from llmd_doctor.registry import check
 from llmd_doctor.snapshot import Snapshot
 from llmd_doctor.topology import Gateway, topology
 
-from . import _logs
+from . import _logs, _policies
+from ._switch import switch_config
 
 PARAMS_KINDS = {("", "ConfigMap"): CONFIGMAP, ("gateway.kgateway.dev", "GatewayParameters"):
                 "GatewayParameters.gateway.kgateway.dev"}
@@ -45,7 +47,7 @@ CAPS = (GATEWAY_ROUTING, OPENAI_API)
     area="gateway",
     severity=Severity.CRITICAL,
     inputs=(GATEWAY_KEY, GATEWAY_CLASS, HTTPROUTE, DEPLOYMENT, SERVICE, POD, CONFIGMAP, *POOL_KEYS,
-            "GatewayParameters.gateway.kgateway.dev"),
+            "GatewayParameters.gateway.kgateway.dev", HEALTH_CHECK_POLICY),
     requires=("gateway.class",),
     capabilities=(*CAPS, *EPP_CAPABILITIES),
     logs=_logs.log_requests,
@@ -79,7 +81,7 @@ def _judge(snap: Snapshot, g: Gateway, seen: set[str]) -> Iterator[Finding]:
             yield Finding(Status.SKIP, f"{g.ref}: {g.label} is not an implementation llmd-doctor knows", g.ref)
         return
     pool_routes = [r for r in g.routes if r.pool_backends]
-    groups = sorted({b.group for r in pool_routes for b in r.pool_backends})
+    groups = sorted({b.group for r in pool_routes for b in r.pool_backends if b.is_pool_group})
     facts: list[str] = []
     problems = 0
     ctl = g.controller
@@ -95,7 +97,7 @@ def _judge(snap: Snapshot, g: Gateway, seen: set[str]) -> Iterator[Finding]:
     if c is not None:
         facts.append(f"controller {c.ref} ({c.label})")
         if pool_routes:
-            switch = impl.switch(c, _switch_config(snap, impl))
+            switch = impl.switch(c, switch_config(snap, impl))
             if switch.state == "off":
                 problems += 1
                 what = switch.text if switch.name else f"{' / '.join(switch.names)} not set"
@@ -121,6 +123,7 @@ def _judge(snap: Snapshot, g: Gateway, seen: set[str]) -> Iterator[Finding]:
                               remediation=f"Use one pool API group {impl.title} {c.label} routes, or another release.")
     problems += yield from _parameters(snap, g, impl.parameters_kinds(), facts)
     problems += yield from _data_plane(g, facts)
+    problems += yield from _policies.judge(snap, g, facts)
     for f in _logs.crash_findings(snap, g, impl, seen, (*CAPS, *EPP_CAPABILITIES)):
         problems += 1
         yield f
@@ -128,14 +131,6 @@ def _judge(snap: Snapshot, g: Gateway, seen: set[str]) -> Iterator[Finding]:
         managed = " (managed: its controller and data plane run outside the cluster)" if impl.managed else ""
         yield Finding(Status.PASS, f"{g.ref}: {impl.title}{managed}" + (f"; {'; '.join(facts)}" if facts else "")
                       + (f"; routes {', '.join(groups)} InferencePools" if groups else ""), g.ref)
-
-
-def _switch_config(snap: Snapshot, impl: GatewayImplementation) -> dict | None:
-    """The ConfigMap a configuration-file switch lives in (Envoy Gateway's), when it could be read."""
-    where = impl.switch_config()
-    if where is None or snap.gap(CONFIGMAP, where[0]) is not None:
-        return None
-    return snap.get(CONFIGMAP, where[0], where[1])
 
 
 def _parameters(snap: Snapshot, g: Gateway, allowed: list[dict], facts: list[str]) -> Iterator[Finding]:
@@ -159,9 +154,17 @@ def _parameters(snap: Snapshot, g: Gateway, allowed: list[dict], facts: list[str
         yield Finding.unverifiable(gap, f"{g.ref}: parametersRef {text} could not be looked up", g.ref)
         return 1
     if snap.get(key, g.namespace, name) is None:
-        yield Finding(Status.FAIL, f"{g.ref}: spec.infrastructure.parametersRef names {text}, which does not exist: "
-                      "the controller cannot build the Gateway's proxy", g.ref, capabilities=CAPS,
-                      remediation=f"Create {text}, or fix the Gateway's parametersRef.")
+        dp = g.data_plane
+        if dp is not None and dp.deployment.found:  # built anyway: what the parameters set is silently lost
+            yield Finding(Status.WARN, f"{g.ref}: spec.infrastructure.parametersRef names {text}, which does not "
+                          "exist: the controller ignored it and built the proxy with its defaults, so what those "
+                          "parameters were to set (image, resources, Service type) is not applied", g.ref,
+                          (f"data plane Deployment/{dp.spec.namespace}/{k8s.name(dp.deployment.target or {})} exists",),
+                          capabilities=(), remediation=f"Create {text}, or fix or remove the Gateway's parametersRef.")
+        else:
+            yield Finding(Status.FAIL, f"{g.ref}: spec.infrastructure.parametersRef names {text}, which does not "
+                          "exist: the controller cannot build the Gateway's proxy", g.ref, capabilities=CAPS,
+                          remediation=f"Create {text}, or fix the Gateway's parametersRef.")
         return 1
     facts.append(f"parametersRef {text}")
     return 0

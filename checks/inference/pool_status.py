@@ -107,9 +107,11 @@ def _judge(topo: Topology, pool: Pool) -> Finding:
     if unaccepted:
         return Finding(Status.WARN, f"{pool.ref}: {_parent_name(unaccepted[0])} is listed as a parent without an "
                        "Accepted condition", pool.ref, tuple(evidence), capabilities=())
-    where = f"referenced by {names}" if routes else "HTTPRoutes not collected"
     parents = ", ".join(dict.fromkeys(_parent_name(p) for p in pool.parents))
-    return Finding(Status.PASS, f"{pool.ref} ({pool.group}): {where}; accepted by {parents}", pool.ref,
+    if not routes.complete:  # accepted, but whether a route still sends to it is not seen
+        return Finding.unverifiable(routes.gaps[0], f"{pool.ref} ({pool.group}) is accepted by {parents}, but "
+                                    "whether an HTTPRoute references it could not be checked", pool.ref)
+    return Finding(Status.PASS, f"{pool.ref} ({pool.group}): referenced by {names}; accepted by {parents}", pool.ref,
                    tuple(evidence))
 
 

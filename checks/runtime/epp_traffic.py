@@ -1,6 +1,6 @@
 """runtime.epp-traffic: per pool, the endpoint picker's request log against its model servers' traffic — a
 pool whose model servers serve while its EPP, logging every request, handled none since it started is
-bypassed."""
+bypassed — and the errors a running endpoint picker logs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from llmd_doctor import k8s
 from llmd_doctor.evidence import EppActivity, epp_activity
+from llmd_doctor.evidence.epp_requests import error_category
 from llmd_doctor.kinds import DEPLOYMENT, HTTPROUTE, POD, POOL_KEYS, REPLICASET, SERVICE, STATEFULSET
 from llmd_doctor.model import EPP_CAPABILITIES, CheckContext, Finding, Severity, Status
 from llmd_doctor.registry import check
@@ -64,6 +65,7 @@ def _judge(ctx: CheckContext, u: _sample.PoolSample) -> Iterator[Finding]:
                       unverified=True)
         return
     epps = [(pl, a) for pl, a in acts if isinstance(a, EppActivity)]
+    yield from _errors(u.ref, epps)
     loads = [x for logs in u.servers.values() for x in read_loads(ctx.snapshot, logs)]
     busy = [x for x in loads if x.busy]
     evidence = [*(_epp_text(pl, a) for pl, a in epps), *(x.text() for x in loads)]
@@ -100,6 +102,29 @@ def _judge(ctx: CheckContext, u: _sample.PoolSample) -> Iterator[Finding]:
                   f"started ({iso(start)}), and the endpoint picker, whose log shows every request at its level, "
                   "scheduled none: requests reach the model servers without it", u.ref,
                   (*evidence, *_direct_paths(ctx, u)), capabilities=EPP_CAPABILITIES)
+
+
+def _errors(ref: str, epps: list[tuple[_sample.PodLog, EppActivity]]) -> Iterator[Finding]:
+    """A running endpoint picker that logs errors: what it says, most frequent first (any text: the
+    message names the cause more often than a category can)."""
+    counts: dict[str, int] = {}
+    examples: dict[str, str] = {}
+    for _, a in epps:
+        for text, n in a.errors.items():
+            counts[text] = counts.get(text, 0) + n
+            examples.setdefault(text, a.error_examples.get(text, text))
+    if not counts:
+        return
+    top = sorted(counts, key=lambda t: -counts[t])
+    said = "; ".join(f"{t} (×{counts[t]})" for t in top[:3])
+    more = f" and {len(top) - 3} other error(s)" if len(top) > 3 else ""
+    _, meaning = error_category(top[0])
+    yield Finding(Status.WARN, f"{ref}: its running endpoint picker logs errors: {said}{more}", ref,
+                  (*(f"{pl.ref}: {sum(a.errors.values())} error record(s)" for pl, a in epps if a.errors),
+                   *(f"e.g. {examples[t]}" for t in top[:3]), f"what this kind of error points at: {meaning}"),
+                  capabilities=(),
+                  remediation="Read the error text above: it usually names the setting at fault (a metric name, a "
+                  "profile, a plugin); `kubectl logs` on the endpoint-picker pod shows it in context.")
 
 
 def _epp_text(pl: _sample.PodLog, a: EppActivity) -> str:

@@ -79,6 +79,7 @@ _KNOWN = [
     KindInfo("InferenceModelRewrite", LLMD, "inferencemodelrewrites", True, ("v1alpha2",)),
     KindInfo("DestinationRule", ISTIO_NET, "destinationrules", True, ("v1", "v1beta1", "v1alpha3")),
     KindInfo("GatewayParameters", "gateway.kgateway.dev", "gatewayparameters", True, ("v1alpha1",)),
+    KindInfo("HealthCheckPolicy", "networking.gke.io", "healthcheckpolicies", True, ("v1",)),
 ]
 
 KINDS: dict[str, KindInfo] = {k.key: k for k in _KNOWN}
@@ -112,6 +113,7 @@ POOL_GROUPS = (X_INFERENCE, INFERENCE)
 INFERENCE_MODEL = f"InferenceModel.{X_INFERENCE}"
 OBJECTIVE_X, OBJECTIVE_LLMD = f"InferenceObjective.{X_INFERENCE}", f"InferenceObjective.{LLMD}"
 DESTINATION_RULE = f"DestinationRule.{ISTIO_NET}"
+HEALTH_CHECK_POLICY = "HealthCheckPolicy.networking.gke.io"
 RBAC_GROUP = "rbac.authorization.k8s.io"
 ROLE, CLUSTER_ROLE = f"Role.{RBAC_GROUP}", f"ClusterRole.{RBAC_GROUP}"
 ROLE_BINDING, CLUSTER_ROLE_BINDING = f"RoleBinding.{RBAC_GROUP}", f"ClusterRoleBinding.{RBAC_GROUP}"

@@ -179,6 +179,9 @@ SCHEMAS: dict[str, Schema] = {
     "DestinationRule.networking.istio.io": {"spec": {
         "host": STR, "trafficPolicy": {"tls": _TLS, "portLevelSettings": [{"port": {"number": INT}, "tls": _TLS}]}}},
     "GatewayParameters.gateway.kgateway.dev": {"spec": MAP},
+    "HealthCheckPolicy.networking.gke.io": {
+        "spec": {"default": MAP, "targetRef": {"group": STR, "kind": STR, "name": STR}},
+        "status": {"conditions": CONDITIONS}},
 }
 
 

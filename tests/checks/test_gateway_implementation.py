@@ -74,12 +74,43 @@ def test_switch_set_false_fails_and_says_the_value() -> None:
     assert r.status == Status.FAIL and "KGW_ENABLE_INFER_EXT=false" in r.message
 
 
-def test_missing_gateway_parameters_fails() -> None:
+def test_missing_gateway_parameters_with_a_proxy_built_anyway_warns() -> None:
+    """kgateway builds the proxy with its defaults when the GatewayParameters is missing: what they set is lost."""
     sc = example("healthy-kgateway")
     sc.remove("GatewayParameters.gateway.kgateway.dev")
     r = run(sc)
-    assert r.status == Status.FAIL and r.objects == [KGW_GATEWAY]
+    assert r.status == Status.WARN and r.objects == [KGW_GATEWAY]
     assert "parametersRef names gateway.kgateway.dev/GatewayParameters" in r.message and "does not exist" in r.message
+    assert "built the proxy with its defaults" in r.message
+
+
+def test_missing_gateway_parameters_and_no_proxy_fails() -> None:
+    sc = example("healthy-kgateway")
+    sc.remove("GatewayParameters.gateway.kgateway.dev")
+    sc.remove("Deployment.apps", "infra-inference-scheduling-inference-gateway", "llm-d")
+    r = run(sc)
+    assert r.status == Status.FAIL
+    params = next(f for f in r.findings if "parametersRef" in f.message)
+    assert params.status == Status.FAIL and "cannot build the Gateway's proxy" in params.message
+
+
+def test_gke_pool_without_health_check_policy_fails_and_says_why() -> None:
+    sc = example("healthy-gke")
+    r = run(sc)
+    assert r.status == Status.PASS and "HealthCheckPolicy/default/vllm-llama3-8b-instruct targets" in r.message
+    sc.remove("HealthCheckPolicy.networking.gke.io")
+    r = run(sc)
+    assert (r.status, r.objects) == (Status.FAIL, ["InferencePool/default/vllm-llama3-8b-instruct"])
+    assert "no HealthCheckPolicy targets it" in r.message and "404" in r.message
+    assert "/health" in (r.findings[0].remediation or "")
+
+
+def test_gke_health_check_policy_not_attached_fails() -> None:
+    sc = example("healthy-gke")
+    sc.patch("HealthCheckPolicy.networking.gke.io", "vllm-llama3-8b-instruct", {"status": {"conditions": [
+        {"type": "Attached", "status": "False", "reason": "Invalid", "message": "bad target"}]}}, "default")
+    r = run(sc)
+    assert r.status == Status.FAIL and "is not attached (Attached=False (Invalid: bad target))" in r.message
 
 
 def test_parameters_of_another_kind_fail() -> None:

@@ -87,16 +87,25 @@ def messages(r: CheckResult, status: Status) -> str:
 
 
 @pytest.mark.parametrize("name", ["healthy", "healthy-v0.4-istio-1.28", "healthy-gke", "healthy-agentgateway",
-                                  "healthy-envoy-ai-gateway"])
+                                  "healthy-envoy-ai-gateway", "healthy-kgateway"])
 def test_healthy_examples_pass(name: str) -> None:
     r = run(example(name))
     assert r.status == Status.PASS, r.message
     assert "no contradiction" in r.message
 
 
-def test_healthy_kgateway_has_no_readiness_probe_and_says_what_it_costs() -> None:
-    """The llm-d v0.2 quickstart's decode pods carry no probe: a real risk, reported (not hidden)."""
-    r = run(example("healthy-kgateway"))
+def test_decode_pods_without_probes_say_what_it_costs() -> None:
+    """The llm-d v0.2 quickstart's values set no probe on the decode pods (the example adds them): a real
+    risk, reported (not hidden)."""
+    sc = example("healthy-kgateway")
+    for o in sc.data.objects:
+        if o.get("kind") in ("Deployment", "ReplicaSet", "Pod"):
+            spec = o["spec"] if o["kind"] == "Pod" else o["spec"]["template"]["spec"]
+            for c in spec.get("containers") or []:
+                if c.get("name") == "vllm":
+                    c.pop("readinessProbe", None)
+                    c.pop("startupProbe", None)
+    r = run(sc)
     assert r.status == Status.WARN
     assert "no readiness or startup probe" in r.message and "fail" in r.message
     assert r.lost_capabilities == []

@@ -100,8 +100,27 @@ def test_gateway_implementations_answer_through_their_plugin() -> None:
 def test_known_issues_and_vllm_metrics() -> None:
     kgw = by_name("kgateway")
     assert kgw is not None
-    assert [i["min_pools_per_gateway"] for i in kgw.known_issues((2, 0, 2))] == [2]
-    assert kgw.known_issues((2, 0, 3)) == []
+    dep = {"kind": "Deployment", "metadata": {"name": "kgateway", "namespace": "kgateway-system"},
+           "spec": {"template": {"spec": {"containers": [{"name": "kgateway", "image": "x"}]}}}}
+
+    def ctl(tag: str):  # noqa: ANN202
+        spec = {"containers": [{"name": "kgateway", "image": f"cr.kgateway.dev/kgateway-dev/kgateway:{tag}"}]}
+        c = kgw.controller({**dep, "spec": {"template": {"spec": spec}}})
+        assert c is not None
+        return c
+
+    two_pools = {"min_pools_per_gateway": 2}
+    assert [i["id"] for i in kgw.known_issues(ctl("v2.0.2"), two_pools)] == [
+        "kgateway-multiple-pools-one-gateway", "kgateway-inferencepool-backend-not-found"]
+    assert [i["id"] for i in kgw.known_issues(ctl("v2.0.2"), {"min_pools_per_gateway": 1})] == [
+        "kgateway-inferencepool-backend-not-found"]
+    assert kgw.known_issues(ctl("v2.0.3"), two_pools) == []
+    # a release candidate comes before its release: v2.0.0-rc.1 still needs the backendRef's port
+    rc = kgw.known_issues(ctl("v2.0.0-rc.1"), {"pool_ref_without_port": True})
+    assert "kgateway-inferencepool-ref-port-required" in [i["id"] for i in rc]
+    assert "kgateway-inferencepool-ref-port-required" not in [
+        i["id"] for i in kgw.known_issues(ctl("v2.0.0-rc.1"), {"pool_ref_without_port": False})]
+    assert kgw.known_issues(ctl("v2.0.0"), {"pool_ref_without_port": True}) == []
     assert knowledge.vllm_metric_available("vllm:gpu_cache_usage_perc", (0, 10, 0)) is True
     assert knowledge.vllm_metric_available("vllm:gpu_cache_usage_perc", (0, 11, 0)) is False
     assert knowledge.vllm_metric_available("vllm:kv_cache_usage_perc", (0, 9, 1)) is False

@@ -310,6 +310,11 @@ class GatewayImplementation:
 
     # ---- parametersRef and data plane ---------------------------------------------------------------
 
+    def required_pool_policies(self) -> list[dict[str, Any]]:
+        """Policy kinds that must target each InferencePool the implementation routes ({key, missing, fix,
+        source}): without one, the data plane it programs fails the pool (GKE's HealthCheckPolicy)."""
+        return [p for p in self.facts.get("policies") or [] if p.get("required")]
+
     def parameters_kinds(self) -> list[dict[str, Any]]:
         """What a Gateway's spec.infrastructure.parametersRef may name ({group, kind, source})."""
         return list(self.facts.get("parameters_ref") or [])
