@@ -281,14 +281,15 @@ def test_pods_or_pools_forbidden_live(resource: str, tmp_path: Path, fake: Fake,
     refused = [c for c in doc["checks"] if c["status"] == "error"]
     assert refused and all(f"cannot list {resource}" in c["message"] for c in refused)
     assert checks["cluster.access"]["status"] == "warn"
-    assert doc["summary"]["verdict"] != "healthy"
-    # No capability is "available" on the strength of a check that could not read what it needs.
+    assert doc["summary"]["verdict"] == "unknown"
+    assert doc["summary"]["unverified"]
+    # No capability is "available" while a check that would show it could not read what it needs.
+    errored = {c["id"] for c in refused}
     for cap in doc["capabilities"]:
         if cap["status"] == "available":
             assert any(checks[i]["status"] == "pass" for i in cap["because"]), cap
-    if resource == "pods":
-        assert capability(doc, "GPU inference") != "available"
-    # Pending (lead): verdict `unknown`, never "core inference works" for what no passing check shows.
+    assert capability(doc, "GPU inference") != "available"
+    assert any(cap["status"] == "unknown" and set(cap["because"]) & errored for cap in doc["capabilities"])
 
 
 # ---- row 8: every request 401 (expired token) ---------------------------------------------------------

@@ -104,8 +104,11 @@ class Report:
         for cap in ALL_CAPABILITIES:
             lost = [r.id for r in self.judged if cap in r.lost_capabilities]
             protecting = [r for r in self.results if cap in r.spec.capabilities]
+            errored = [r.id for r in protecting if r.status == Status.ERROR]
             if lost:
                 out.append(CapabilityStatus(cap, "unavailable", lost))
+            elif errored:  # a check that would show it could not look: one passing beside it is not enough
+                out.append(CapabilityStatus(cap, "unknown", errored))
             elif any(r.status == Status.PASS for r in protecting):
                 out.append(CapabilityStatus(cap, "available", [r.id for r in protecting if r.status == Status.PASS]))
             else:
