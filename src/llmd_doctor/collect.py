@@ -1,4 +1,4 @@
-"""`collect`: read a live cluster into a redacted support bundle (shared/spec/bundle.md).
+"""`collect`: read a live cluster into a redacted support bundle (format: docs/bundles.md).
 
 What goes in: every kind the registered checks read (their `inputs`), CRDs, Nodes and all Events;
 the logs the checks ask for plus the current and previous logs of every endpoint-picker and

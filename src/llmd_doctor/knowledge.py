@@ -55,7 +55,6 @@ class EppRelease:
     watches: tuple[str, ...]
     requires_crds: tuple[str, ...]
     prefers_crds: tuple[str, ...]
-    profile_handler_required: bool
     kv_metric_default: str | None
     rbac: tuple[str, ...]
     sources: tuple[str, ...]
@@ -87,7 +86,6 @@ def _release(e: dict[str, Any], known: bool = True) -> EppRelease:
         watches=_t(e.get("watches")),
         requires_crds=_t(e.get("requires_crds")),
         prefers_crds=_t(e.get("prefers_crds")),
-        profile_handler_required=bool(e.get("profile_handler_required")),
         kv_metric_default=e.get("kv_metric_default"),
         rbac=_t(e.get("rbac")),
         sources=tuple(s for s in (*_t([e.get("source")] if e.get("source") else []), *_t(e.get("rbac_sources")))),

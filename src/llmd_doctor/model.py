@@ -47,7 +47,7 @@ class Severity(StrEnum):
 
 
 class ExitCode(IntEnum):
-    """Exit codes of `check` and `report` (shared/spec/checks-and-report.md)."""
+    """Exit codes of `check` and `report` (docs/ci.md, the contract outside tools rely on)."""
 
     OK = 0
     FINDINGS = 1

@@ -1,4 +1,4 @@
-"""The JSON document (shared/spec/checks-and-report.md): one document, nothing else on stdout."""
+"""The JSON document (docs/reports.md): one document, nothing else on stdout."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Read a cluster bundle (shared/spec/bundle.md) into a Snapshot — or the dumps people already have.
+"""Read a cluster bundle (format: docs/bundles.md) into a Snapshot — or the dumps people already have.
 
 A bundle is a directory or a .tar.gz/.tgz of one. Every `.yaml/.yml/.json` outside `logs/` and
 `probes/` holds objects (one, a multi-document stream, or a `*List`); `logs/<ns>/<pod>/<container>.log`
