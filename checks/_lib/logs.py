@@ -118,9 +118,12 @@ def requests_for(pod: Obj, containers: Iterable[str]) -> list[LogRequest]:
 
 def read(snap: Snapshot, pod: Obj, containers: Iterable[tuple[str, str]]) -> tuple[list[LogText], str | None]:
     """Non-empty logs of (container, component) pairs, previous run first; and why some could not be read."""
-    ref = f"Pod/{k8s.namespace(pod)}/{k8s.name(pod)}"
+    ns, name = k8s.namespace(pod), k8s.name(pod)
+    ref = f"Pod/{ns}/{name}"
     texts: list[LogText] = []
     unavailable: str | None = None
+    if not snap.log_captured(ns, name):  # none of its logs was read: say so once (no per-container lookups)
+        return texts, f"logs of pod {ns}/{name} were not captured"
     for cname, component in containers:
         for previous in (True, False):
             try:

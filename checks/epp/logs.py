@@ -71,6 +71,9 @@ def epp_logs(ctx: CheckContext) -> Iterator[Finding]:
 def _judge(snap: Snapshot, topo: Topology, epp: Epp, pod: dict) -> Iterator[Finding]:
     ref = obj_ref(pod)
     healthy = logs.healthy(pod)
+    if healthy and not snap.log_captured(k8s.namespace(pod), k8s.name(pod)):
+        yield Finding(Status.PASS, f"{ref} is Ready with no restarts; no crash to explain", ref)
+        return
     diag = logs.diagnose(snap, pod, [(str(epp.container.get("name")), "epp")], knowledge.signatures)
     for c in diag.causes:
         k = c.known

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -250,7 +250,12 @@ class ModelServerFacts:
 
     def is_gpu_resource(self, name: str) -> bool:
         """`nvidia.com/gpu`, `nvidia.com/mig-1g.10gb`, `amd.com/gpu`… (a trailing / or - is a prefix)."""
-        return any(name == r or (r.endswith(("/", "-")) and name.startswith(r)) for r in self.gpu_resources)
+        return _is_gpu_resource(name, self.gpu_resources)
+
+
+@lru_cache(maxsize=1024)  # asked for every resource of every pod, by several checks
+def _is_gpu_resource(name: str, resources: tuple[str, ...]) -> bool:
+    return any(name == r or (r.endswith(("/", "-")) and name.startswith(r)) for r in resources)
 
 
 @cache

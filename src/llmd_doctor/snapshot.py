@@ -275,6 +275,19 @@ class Snapshot:
 
     # ---- logs ----------------------------------------------------------------------------
 
+    def log_captured(self, namespace: str, pod: str) -> bool:
+        """Whether the source captured (or tried to capture) any log of the pod: when not, every
+        `log()` of it raises NotCollected, and a caller with many pods can skip them at once."""
+        key = f"{namespace}/{pod}"
+        if key in self.logs_collected_for:
+            return True
+        size = len(self.logs) + len(self.log_errors)
+        seen = self.memo.get("snapshot.log_pods")
+        if seen is None or seen[0] != size:  # logs arrive after the first reads of a live run: rebuild then
+            seen = (size, {f"{r.namespace}/{r.pod}" for r in (*self.logs, *self.log_errors)})
+            self.memo["snapshot.log_pods"] = seen
+        return key in seen[1]
+
     def log(self, req: LogRequest) -> str | None:
         """The log text, None when that container has no such log. Raises when not captured."""
         if req in self.log_errors:
