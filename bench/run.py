@@ -194,6 +194,7 @@ PHASE_ROWS = (
     ("lists, first round (until the pod plan)", "lists"),
     ("pods and the rest of the lists", "pods"),
     ("logs and access reviews", "logs and reviews"),
+    ("reading the cluster, in all", "read_s"),
     ("the checks", "checks_s"),
     ("loading checks, the probe, the report", "other_s"),
     ("render (JSON)", "render_s"),

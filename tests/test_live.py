@@ -319,3 +319,19 @@ def test_collect_on_a_shared_cluster_keeps_what_the_checks_read(tmp_path: Path,
     # Not pruned (bundles are read by people too): fields no check reads are still there.
     teams = [p for p in pods if p["metadata"]["namespace"].startswith("team-")]
     assert teams and all("hostIPs" in p["status"] for p in teams)
+
+
+def test_an_object_of_impossible_shape_is_named_once_and_left_out(tmp_path: Path) -> None:
+    """Validated in the list's own thread, before pruning: the same warning as a bundle's."""
+    sc = Scenario.example("healthy")
+    pod = sc.find_prefix("Pod", "ms-llm-d-modelservice-decode")
+    pod["spec"]["containers"] = [1]
+    name = pod["metadata"]["name"]
+    with FakeApiServer(sc.data) as srv:
+        opts = RunOptions(kubeconfig=srv.kubeconfig(tmp_path / "k"))
+        snap = build_snapshot(opts, choose_specs(opts))
+    offline = Scenario(sc.data).snapshot()
+    warned = [w for w in snap.warnings if name in w]
+    assert warned == [w for w in offline.warnings if name in w] and len(warned) == 1, snap.warnings
+    assert "malformed field spec.containers[0]" in warned[0]
+    assert name not in {p["metadata"]["name"] for p in snap.list("Pod")}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import re
 import threading
 import time
@@ -135,7 +136,18 @@ PLANNER_KINDS = (KindInfo("DaemonSet", "apps", "daemonsets", True, ("v1",)),
 POD = info("Pod")
 
 
-Shape = Callable[[dict[str, Any]], dict[str, Any]]
+# What to keep of a listed item: the item as it will be kept, or a string saying why it is dropped.
+Shape = Callable[[dict[str, Any]], "dict[str, Any] | str"]
+
+
+class Listed(list[dict[str, Any]]):
+    """The items of one LIST, and a warning for each item dropped as malformed."""
+
+    warnings: list[str]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warnings = []
 # Pages parsed at the same time (the others wait with their bytes, a fifth of their parsed size).
 PARSING_AT_ONCE = 2
 
@@ -171,14 +183,14 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
     def fetch(cont: str | None) -> Response:
         return client.get(path, query + ([("continue", cont)] if cont else []), accept)
 
-    items: list[dict[str, Any]] = []
+    items = Listed()
     api_version = f"{k.group}/{version}" if k.group else version
     resp = fetch(None)
     while True:
         if resp.status == 403:
             raise _forbidden(resp, "list", k, namespace)
         if resp.status == 404:
-            return []  # the kind is not served after all
+            return Listed()  # the kind is not served after all
         if resp.status != 200:
             raise ApiError(f"list {k.plural}: HTTP {resp.status}: {resp.message}")
         early = _early_continue(resp.body) if prefetch is not None else None
@@ -194,7 +206,11 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
                 # List items of built-in kinds carry no apiVersion/kind; metadata-only items carry the wrong ones.
                 item["apiVersion"], item["kind"] = api_version, k.kind
                 item.setdefault("metadata", {})
-                items.append(shape(item) if shape else item)
+                kept = shape(item) if shape else item
+                if isinstance(kept, str):
+                    items.warnings.append(kept)
+                else:
+                    items.append(kept)
             cont = (doc.get("metadata") or {}).get("continue")
             del doc
         if not cont:
@@ -317,10 +333,17 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _shaper(opts: LiveOptions, key: str, sharer: Sharer) -> Shape | None:
-    if not opts.prune:
-        return None
-    return lambda item: sharer.share(prune(item, key), key)
+def _shaper(opts: LiveOptions, key: str, sharer: Sharer) -> Shape:
+    """Each item, as soon as its page is parsed (in the list's own thread, while the next page is on
+    its way): dropped when no API server would send it (the same words as a bundle's), then, with
+    `prune`, cut to what the checks read and its replica-identical parts shared."""
+    def shape(item: dict[str, Any]) -> dict[str, Any] | str:
+        bad = misshapen(item)
+        if bad:
+            return f"{item.get('kind')} {_dict(item.get('metadata')).get('name') or '(unnamed)'} has {bad}, ignored"
+        return sharer.share(prune(item, key), key) if opts.prune else item
+
+    return shape
 
 
 def load_live(
@@ -371,10 +394,8 @@ class _Reads:
         seen_pods: set[tuple[str, str]] = set()
         for done, (k, ns, selector, fut) in enumerate(self.jobs, 1):
             try:
-                items = fut.result()
-                good = [o for o in items if not misshapen(o)]
-                if len(good) < len(items):
-                    snap.warnings.append(f"{len(items) - len(good)} {k.plural} of impossible shape ignored")
+                good = fut.result()
+                snap.warnings.extend(w for w in getattr(good, "warnings", ()) if w not in snap.warnings)
                 if k.key == POD.key and selector:  # pods come from overlapping lists
                     good = [p for p in good if _pod_key(p) not in seen_pods]
                 if k.key == POD.key:
@@ -518,16 +539,21 @@ def _logs_and_reviews(reads: _Reads, logs_for: Callable[[Snapshot], list[LogRequ
     questions = [] if client.deadline.passed() else (access_for(snap) if access_for else [])
     answers = [reads.io.submit(_review, client, q) for q in questions[: opts.max_access_reviews]]
     reqs = logs_for(snap)
-    for done, (req, res) in enumerate(reads.pool.map(lambda r: _fetch_log(client, opts, r), reqs), 1):
-        tick("logs", done, len(reqs))
-        if isinstance(res, DataUnavailable):
-            snap.log_errors[req] = res
-            if isinstance(res, Forbidden) and not any(d.resource == "pods/log" for d in snap.denied):
-                snap.denied.append(res)
-            continue
-        snap.logs_collected_for.add(f"{req.namespace}/{req.pod}")
-        if res is not None:
-            snap.logs[req] = res
+    # Logs are waits, not parsing: many of them go over twice the workers (half on fresh connections).
+    half = len(reqs) // 2 if len(reqs) > 2 * opts.workers else 0
+    with ThreadPoolExecutor(max_workers=opts.workers) as more:
+        fetched = itertools.chain(more.map(lambda r: _fetch_log(client, opts, r), reqs[:half]),
+                                  reads.pool.map(lambda r: _fetch_log(client, opts, r), reqs[half:]))
+        for done, (req, res) in enumerate(fetched, 1):
+            tick("logs", done, len(reqs))
+            if isinstance(res, DataUnavailable):
+                snap.log_errors[req] = res
+                if isinstance(res, Forbidden) and not any(d.resource == "pods/log" for d in snap.denied):
+                    snap.denied.append(res)
+                continue
+            snap.logs_collected_for.add(f"{req.namespace}/{req.pod}")
+            if res is not None:
+                snap.logs[req] = res
     if reqs:
         progress(f"read {len(reqs)} logs")
     for fut in answers:
