@@ -2,8 +2,8 @@
 
     python -m llmd_doctor.rbacgen > deploy/rbac.yaml
 
-Every kind in a check's `inputs` (and the few more `collect` captures) becomes get/list/watch on its
-resource; checks with a `logs=`
+Every kind in a check's `inputs` (and the few more `collect` captures, and the live source's own reads:
+DaemonSets and Jobs to plan the pod lists, Namespaces for `-n`) becomes get/list/watch on its resource; checks with a `logs=`
 hook add `get pods/log`; checks with an `access=` hook add `create subjectaccessreviews`.
 `selfsubjectreviews` (who am I) is always granted. A test keeps deploy/rbac.yaml in sync and runs
 the tool as this ServiceAccount against the fake API server with RBAC enforced.
@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from llmd_doctor.kinds import NAMESPACE as NAMESPACE_KIND
 from llmd_doctor.kinds import info
 from llmd_doctor.model import CheckSpec
 from llmd_doctor.registry import load_specs
@@ -28,12 +29,13 @@ READ = ["get", "list", "watch"]
 
 def rules_for(specs: Iterable[CheckSpec]) -> list[dict[str, Any]]:
     from llmd_doctor.collect import collect_kinds
+    from llmd_doctor.sources.live import PLANNER_KINDS
 
     specs = list(specs)
     by_group: dict[str, set[str]] = {}
-    # `collect` reads the checks' kinds plus a few more (Nodes, Events, ConfigMaps, CRDs) for maintainers.
-    for key in collect_kinds(specs):
-        k = info(key)
+    # `collect` reads the checks' kinds plus a few more (Nodes, Events, ConfigMaps, CRDs) for maintainers;
+    # the live source also reads what it plans pod lists from (DaemonSets, Jobs) and, for `-n`, Namespaces.
+    for k in [*(info(key) for key in collect_kinds(specs)), *PLANNER_KINDS, info(NAMESPACE_KIND)]:
         by_group.setdefault(k.group, set()).add(k.plural)
     rules: list[dict[str, Any]] = [
         {"apiGroups": [group], "resources": sorted(resources), "verbs": list(READ)}
