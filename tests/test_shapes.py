@@ -7,7 +7,6 @@ new check starts to read is covered as soon as it is declared.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from scenario import Scenario
 from llmd_doctor.engine import needed_access, needed_logs, run_checks
 from llmd_doctor.kinds import key_of
 from llmd_doctor.registry import load_specs
-from llmd_doctor.shapes import ANY, MAP, SCHEMAS, Schema
+from llmd_doctor.shapes import ANY, SCHEMAS, Schema
 from llmd_doctor.snapshot import misshapen
 
 SPECS = load_specs(plugins=False)
@@ -117,11 +116,3 @@ def test_every_example_object_has_the_declared_shapes() -> None:
         assert bad == [], (name, bad)
 
 
-def test_schemas_are_copied_not_shared_when_pruned() -> None:
-    from llmd_doctor.shapes import prune_object
-
-    pod = copy.deepcopy(next(o for o in Scenario.example("healthy").data.objects if o["kind"] == "Pod"))
-    pruned = prune_object(pod, "Pod")
-    assert pruned["spec"]["containers"][0]["image"] == pod["spec"]["containers"][0]["image"]
-    assert "managedFields" not in pruned["metadata"]
-    assert MAP == "map"

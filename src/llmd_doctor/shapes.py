@@ -1,20 +1,19 @@
 """The shape of every field llmd-doctor reads, per kind: what an API server would send.
 
-One declaration serves two purposes:
-- **Validation.** An object whose field has a type no API server sends (`selector: [1]`,
-  `containers: [1]`, `rules: 3`) is dropped by the source with one warning naming it and the field,
-  so the topology and the checks can trust the shapes they read and never crash on them.
-- **Pruning.** The live source keeps only these fields of each listed item (memory at 10,000 pods);
-  a field that is read but not declared here would be lost, which `tests/test_shapes.py` catches by
-  running every check on pruned and unpruned snapshots of every example.
+An object whose field has a type no API server sends (`selector: [1]`, `containers: [1]`,
+`rules: 3`) is dropped by the source with one warning naming it and the field, so the topology and
+the checks can trust the shapes they read and never crash on them. (What the live source keeps of
+each object is `sources/prune.py`'s, which errs on keeping.)
 
 A schema is a dict `{field: schema}` (the value must be an object; only the named fields are
-checked and kept), a one-element list `[schema]` (a list whose items match), `MAP` (an object kept
+checked), a one-element list `[schema]` (a list whose items match), `MAP` (an object kept
 whole, e.g. labels), `ANY` (kept as is, unchecked) or a tuple of scalar types.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 ANY = "any"
@@ -198,6 +197,55 @@ def _type_text(value: Any) -> str:
     return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
+def _compile(schema: Schema) -> Callable[[Any], bool]:
+    """A function telling whether a value matches `schema` — `problem` without building paths, the
+    schema's dispatch done once: every object of every list is checked, and almost all fit."""
+    if schema is ANY:
+        return lambda v: True
+    if schema is MAP:
+        return lambda v: v is None or type(v) is dict
+    if type(schema) is tuple:
+        strict = bool not in schema  # bool is an int in Python; an integer field holding true is still wrong
+
+        def scalar(v: Any) -> bool:
+            return v is None or (isinstance(v, schema) and not (strict and type(v) is bool))
+        return scalar
+    if type(schema) is list:
+        item_fits = _compile(schema[0])
+
+        def items(v: Any) -> bool:
+            if v is None:
+                return True
+            if type(v) is not list:
+                return False
+            for x in v:  # noqa: SIM110 - a loop, not all(genexpr): this runs for every field of every object
+                if x is None or not item_fits(x):
+                    return False
+            return True
+        return items
+    fields = tuple((name, _compile(sub)) for name, sub in schema.items())
+
+    def obj(v: Any) -> bool:
+        if v is None:
+            return True
+        if type(v) is not dict:
+            return False
+        get = v.get
+        for name, f in fields:  # noqa: SIM110 - likewise
+            if not f(get(name)):
+                return False
+        return True
+    return obj
+
+
+@cache
+def _fits(key: str) -> Callable[[Any], bool]:
+    return _compile(SCHEMAS.get(key, ANY))
+
+
+_METADATA_FITS = _compile(METADATA)
+
+
 def problem(value: Any, schema: Schema, path: str = "") -> str | None:
     """The first field of `value` that does not match `schema`, as `spec.containers[0]: a list, not
     an object`; None when it matches. Absent and null fields match."""
@@ -234,7 +282,7 @@ def misshapen(obj: dict[str, Any], key: str) -> str | None:
     for name in ("spec", "status"):
         if obj.get(name) is not None and not isinstance(obj[name], dict):
             return f"{name}: {_type_text(obj[name])}, not an object"
-    if (p := problem(obj.get("metadata"), METADATA, "metadata")) is not None:
+    if not _METADATA_FITS(obj.get("metadata")) and (p := problem(obj.get("metadata"), METADATA, "metadata")):
         return p
     meta = obj.get("metadata") or {}
     for name in ("labels", "annotations"):
@@ -243,29 +291,7 @@ def misshapen(obj: dict[str, Any], key: str) -> str | None:
         if bad is not None:
             return f"metadata.{name}.{bad}: {_type_text(values[bad])}, not a string"
     schema = SCHEMAS.get(key)
-    return None if schema is None else problem({k: v for k, v in obj.items() if k != "metadata"}, schema)
-
-
-# ---- pruning ------------------------------------------------------------------------------------
-
-
-def prune(value: Any, schema: Schema) -> Any:
-    """`value` with only the fields the schema names (lists pruned item by item). Assumes it matches."""
-    if value is None or schema in (ANY, MAP) or isinstance(schema, tuple):
-        return value
-    if isinstance(schema, list):
-        return [prune(v, schema[0]) for v in value] if isinstance(value, list) else value
-    if not isinstance(value, dict):
-        return value
-    return {k: prune(v, schema[k]) for k, v in value.items() if k in schema}
-
-
-def prune_object(obj: dict[str, Any], key: str) -> dict[str, Any]:
-    """An object with its metadata and the declared fields of its kind (unknown kinds whole)."""
-    schema = SCHEMAS.get(key)
     if schema is None:
-        return obj
-    out = {k: prune(v, schema[k]) for k, v in obj.items() if k in schema}
-    out["apiVersion"], out["kind"] = obj.get("apiVersion"), obj.get("kind")
-    out["metadata"] = prune(obj.get("metadata") or {}, METADATA)
-    return out
+        return None
+    rest = {k: v for k, v in obj.items() if k != "metadata"}
+    return None if _fits(key)(rest) else problem(rest, schema)
