@@ -295,7 +295,7 @@ def collect(opts: CollectOptions) -> CollectSummary:
         log_limit_bytes=opts.log_limit_bytes, all_events=True, tick=opts.tick,
     )
     try:
-        snap = load_live(kinds, logs_for, live, access_for=lambda s: needed_access(specs, s))
+        snap = load_live(kinds, logs_for, live, access_for=lambda s: needed_access(specs, s, live.max_access_reviews))
     except LiveSourceError as e:
         raise UsageError(str(e)) from e
     if opts.probe is not None:

@@ -78,7 +78,7 @@ def build_snapshot(opts: RunOptions, specs: list[CheckSpec]) -> Snapshot:
             needed_kinds(specs),
             lambda snap: needed_logs(specs, snap),
             live,
-            access_for=lambda snap: needed_access(specs, snap),
+            access_for=lambda snap: needed_access(specs, snap, live.max_access_reviews),
         )
     except LiveSourceError as e:
         raise UsageError(str(e)) from e
