@@ -319,6 +319,9 @@ def test_collect_on_a_shared_cluster_keeps_what_the_checks_read(tmp_path: Path,
     # Not pruned (bundles are read by people too): fields no check reads are still there.
     teams = [p for p in pods if p["metadata"]["namespace"].startswith("team-")]
     assert teams and all("hostIPs" in p["status"] for p in teams)
+    # The manifest says the pods were chosen, and how: a reader does not mistake the rest for absent.
+    scope = read_bundle(tmp_path / "b.tar.gz").manifest["podScope"]
+    assert scope["namespaces"] and scope["left_out"] and isinstance(scope["selectors"], list)
 
 
 def test_an_object_of_impossible_shape_is_named_once_and_left_out(tmp_path: Path) -> None:

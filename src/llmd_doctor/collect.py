@@ -254,6 +254,8 @@ def bundle_files(
         manifest["missingNamespaces"] = list(snap.missing_namespaces)
     if snap.warnings:
         manifest["warnings"] = list(snap.warnings)
+    if snap.pod_scope is not None:  # pods were listed by what the checks need, not all (docs/bundles.md)
+        manifest["podScope"] = snap.pod_scope.to_dict()
     files.insert(0, ("bundle.yaml", _dump({k: v for k, v in manifest.items() if v is not None})))
     summary = CollectSummary(
         path=Path(), size=0, context=snap.source.context, server_version=snap.source.server_version,
