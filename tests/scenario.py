@@ -155,12 +155,13 @@ class Scenario:
         return {r.id: r for r in results}
 
     def write(self, directory: Path) -> Path:
-        """Write a bundle directory: objects.yaml (a List), bundle.yaml, logs/, probes/."""
+        """Write a bundle directory: objects.json (a List, as `kubectl get -o json` writes it: ten times
+        faster to write and read than YAML, and the suite writes hundreds), bundle.yaml, logs/, probes/."""
         import json
 
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "objects.yaml").write_text(
-            yaml.dump({"apiVersion": "v1", "kind": "List", "items": self.data.objects}, Dumper=_DUMPER, sort_keys=False)
+        (directory / "objects.json").write_text(
+            json.dumps({"apiVersion": "v1", "kind": "List", "items": self.data.objects})
         )
         if self.data.manifest:
             (directory / "bundle.yaml").write_text(yaml.dump(self.data.manifest, Dumper=_DUMPER, sort_keys=False))
