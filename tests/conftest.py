@@ -38,6 +38,13 @@ def slow_run(config: pytest.Config) -> bool:
     return bool(config.getoption("--slow") or os.environ.get("LLMD_SLOW"))
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: two workers per core. A third of the suite waits (fake API servers, timeouts, child
+    processes) rather than computes; one worker per core leaves the cores idle then (measured on 2
+    cores: 142 s with 2 workers, 90 s with 4)."""
+    return 2 * (os.cpu_count() or 1)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     slow = slow_run(config)
     settings.load_profile("slow" if slow else "fast")
