@@ -38,6 +38,7 @@ def slow_run(config: pytest.Config) -> bool:
     return bool(config.getoption("--slow") or os.environ.get("LLMD_SLOW"))
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: unknown when it is not loaded (-p no:xdist)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: two workers per core. A third of the suite waits (fake API servers, timeouts, child
     processes) rather than computes; one worker per core leaves the cores idle then (measured on 2
