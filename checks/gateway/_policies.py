@@ -36,8 +36,8 @@ def judge(snap: Snapshot, g: Gateway, facts: list[str]) -> Iterator[Finding]:
                 problems += 1
                 yield Finding.unverifiable(gap, f"{pool.ref}: whether a {kind} targets it could not be read", pool.ref)
                 continue
-            mine = [o for o in snap.list(key, pool.namespace)] if key in snap.collected else []
-            mine = [o for o in mine if _targets(o, pool)]
+            listed = snap.list(key, pool.namespace) if key in snap.collected else []  # not served: none
+            mine = [o for o in listed if _targets(o, pool)]
             if not mine:
                 problems += 1
                 yield Finding(Status.FAIL, f"{pool.ref} is routed by {g.ref} ({impl.title}), but no {kind} targets "

@@ -121,7 +121,8 @@ class Topology:
         from llmd_doctor.snapshot import record_read
 
         record_read(*SERVERS)
-        return next((g for g in self._servers if any(p is pod for p in g.pods)), None)
+        by_pod = self.snapshot.derive("topology.group_of_pod", lambda: {id(p): g for g in self._servers for p in g.pods})
+        return by_pod.get(id(pod))
 
     def pod_at(self, ip: str) -> Ref[dict[str, Any]]:
         """The pod whose status.podIP is `ip` (an upstream address in a gateway's access log): missing when no
