@@ -4,7 +4,6 @@ cause reasoned out when it does not (_route_cause)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from llmd_doctor import k8s
 from llmd_doctor.kinds import (
@@ -24,8 +23,6 @@ from llmd_doctor.topology import Route, topology
 
 from .._lib.conditions import stale
 from . import _route_cause
-
-Obj = dict[str, Any]
 
 
 @check(
