@@ -116,7 +116,13 @@ def pruned(data: BundleData) -> Snapshot:
     """The snapshot as the live source keeps it with `prune`: every object cut, equal parts shared."""
     snap = full(data)
     sharer = Sharer()
-    snap.objects = {key: [sharer.share(prune(o, key), key) for o in items] for key, items in snap.objects.items()}
+
+    def kept(o: dict[str, Any], key: str) -> dict[str, Any]:
+        o = prune(o, key)
+        sharer.share(o, key)
+        return o
+
+    snap.objects = {key: [kept(o, key) for o in items] for key, items in snap.objects.items()}
     return snap
 
 
@@ -223,3 +229,28 @@ def test_pools_in_most_namespaces_settle_it_before_the_workloads_are_read() -> N
     shared = full(with_teams(read_bundle(ROOT / "examples" / "healthy")))
     assert pod_queries.mostly_llmd({key: list(shared.objects.get(key, [])) for key in pod_queries.EARLY}) is None
     assert pod_queries.mostly_llmd({}) is None  # namespaces could not be read: plan properly
+
+
+def _replica(name: str, containers: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "llm-d", "labels": {"app": "vllm"},
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs",
+                                              "uid": "rs-uid", "controller": True}]},
+            "spec": {"containers": copy.deepcopy(containers)}, "status": {"phase": "Running"}}
+
+
+def test_a_shared_part_is_trusted_only_once_an_object_holding_it_was_found_well_shaped() -> None:
+    from llmd_doctor.sources.live import LiveOptions, _shaper
+
+    shape = _shaper(LiveOptions(prune=True), "Pod", Sharer())
+    bad = [{"name": "vllm", "image": "vllm/vllm-openai:v0.10.0", "ports": [{"containerPort": "8000"}]}]
+    good = [{"name": "vllm", "image": "vllm/vllm-openai:v0.10.0", "ports": [{"containerPort": 8000}]}]
+    # Two replicas with the same malformed containers: the second shares the first's, and is still judged.
+    first, second = shape(_replica("a", bad)), shape(_replica("b", bad))
+    assert first == second.replace("Pod b", "Pod a")
+    assert "malformed field spec.containers[0].ports[0].containerPort (a string, not an integer)" in second
+    kept = [shape(_replica(n, good)) for n in ("c", "d", "e")]
+    assert all(isinstance(k, dict) for k in kept)
+    assert kept[1]["spec"]["containers"] is kept[0]["spec"]["containers"] is kept[2]["spec"]["containers"]
+    # A replica whose containers differ is validated on its own, whatever came before it.
+    assert "spec.containers[0].ports[0].containerPort" in str(shape(_replica("f", bad)))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmd_doctor import k8s, knowledge
+from llmd_doctor.memo import per_containers
 
 Obj = dict[str, Any]
 
@@ -19,6 +20,7 @@ def quantity(v: Any) -> int:
         return 0
 
 
+@per_containers
 def gpu_requests(pod: Obj) -> dict[str, int]:
     """GPU-like extended resources a pod (or pod template) asks for: requests, or limits which imply them;
     running containers and native sidecars add up, plain init containers count by their max."""

@@ -72,6 +72,19 @@ CORE_CAPABILITIES = (GPU_INFERENCE, GATEWAY_ROUTING, OPENAI_API)
 EPP_CAPABILITIES = (CACHE_AWARE_ROUTING, PREFIX_CACHE, SATURATION_SCHEDULING)
 ALL_CAPABILITIES = CORE_CAPABILITIES + EPP_CAPABILITIES + (PD_DISAGGREGATION,)
 
+# Evidence lines kept per finding, and per result: past that, one line says how many more there are.
+# Enough for a person or a tool to see the pattern; a list of 9,000 pod names is not evidence (and it
+# made the JSON report of a 10,000-pod cluster 7 MB).
+MAX_EVIDENCE = 50
+
+
+def capped(lines: Iterable[str], limit: int = MAX_EVIDENCE, where: str = "") -> tuple[str, ...]:
+    """`lines`, the first `limit` of them and "... and N more" when there are more."""
+    kept = tuple(lines)
+    if len(kept) <= limit:
+        return kept
+    return (*kept[:limit], f"... and {len(kept) - limit} more{where}")
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -87,6 +100,10 @@ class Finding:
     # A skip that says something the check needed could not be read: it outranks a pass when findings
     # fold, so "3 pools fine, 1 not verifiable" is never reported as a pass.
     unverified: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.evidence) > MAX_EVIDENCE:
+            object.__setattr__(self, "evidence", capped(self.evidence))
 
     @classmethod
     def unverifiable(cls, gap: Exception, message: str, object: str | None = None,
@@ -193,7 +210,7 @@ class CheckResult:
         for f in self.findings:
             if f.status == self.status:
                 out.update(dict.fromkeys(f.evidence))
-        return list(out)
+        return list(capped(out, where=" (each finding has its own)")) if len(out) > MAX_EVIDENCE else list(out)
 
     @property
     def remediation(self) -> str:

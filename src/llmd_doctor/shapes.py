@@ -238,12 +238,26 @@ def _compile(schema: Schema) -> Callable[[Any], bool]:
     return obj
 
 
+def _without(schema: Schema, paths: frozenset[tuple[str, ...]]) -> Schema:
+    """`schema` with the subtrees at `paths` unchecked (ANY)."""
+    if not paths or not isinstance(schema, dict):
+        return schema
+    out = dict(schema)
+    for name in {p[0] for p in paths}:
+        if name in out:
+            rest = frozenset(p[1:] for p in paths if p[0] == name)
+            out[name] = ANY if () in rest else _without(out[name], rest)
+    return out
+
+
 @cache
-def _fits(key: str) -> Callable[[Any], bool]:
-    return _compile(SCHEMAS.get(key, ANY))
+def _fits(key: str, skip: frozenset[tuple[str, ...]] = frozenset()) -> Callable[[Any], bool]:
+    return _compile(_without(SCHEMAS.get(key, ANY), skip))
 
 
-_METADATA_FITS = _compile(METADATA)
+@cache
+def _metadata_fits(skip: frozenset[tuple[str, ...]] = frozenset()) -> Callable[[Any], bool]:
+    return _compile(_without(METADATA, skip))
 
 
 def problem(value: Any, schema: Schema, path: str = "") -> str | None:
@@ -277,15 +291,20 @@ def problem(value: Any, schema: Schema, path: str = "") -> str | None:
     return None
 
 
-def misshapen(obj: dict[str, Any], key: str) -> str | None:
-    """Why an object of kind `key` is of impossible shape, or None."""
+def misshapen(obj: dict[str, Any], key: str, skip: frozenset[tuple[str, ...]] = frozenset()) -> str | None:
+    """Why an object of kind `key` is of impossible shape, or None. `skip`: paths (("spec",
+    "containers")) holding a value already found well-shaped, the very object, in another item."""
     for name in ("spec", "status"):
         if obj.get(name) is not None and not isinstance(obj[name], dict):
             return f"{name}: {_type_text(obj[name])}, not an object"
-    if not _METADATA_FITS(obj.get("metadata")) and (p := problem(obj.get("metadata"), METADATA, "metadata")):
+    meta_skip = frozenset(p[1:] for p in skip if p[0] == "metadata")
+    if not _metadata_fits(meta_skip)(obj.get("metadata")) and (
+            p := problem(obj.get("metadata"), METADATA, "metadata")):
         return p
     meta = obj.get("metadata") or {}
     for name in ("labels", "annotations"):
+        if (name,) in meta_skip:
+            continue
         values = meta.get(name) or {}
         bad = next((k for k, v in values.items() if v is not None and not isinstance(v, str | int | float | bool)), None)
         if bad is not None:
@@ -294,4 +313,4 @@ def misshapen(obj: dict[str, Any], key: str) -> str | None:
     if schema is None:
         return None
     rest = {k: v for k, v in obj.items() if k != "metadata"}
-    return None if _fits(key)(rest) else problem(rest, schema)
+    return None if _fits(key, frozenset(p for p in skip if p[0] != "metadata"))(rest) else problem(rest, schema)

@@ -317,13 +317,14 @@ def served_from_crds(crds: list[dict[str, Any]]) -> dict[str, list[str]]:
     return served
 
 
-def misshapen(doc: dict[str, Any]) -> str | None:
+def misshapen(doc: dict[str, Any], skip: frozenset[tuple[str, ...]] = frozenset()) -> str | None:
     """What no API server would send (`llmd_doctor.shapes`): `malformed field spec.containers[0] (an
-    integer, not an object)`, or None. Checks may then trust the shapes of the fields they read."""
+    integer, not an object)`, or None. Checks may then trust the shapes of the fields they read.
+    `skip`: paths whose value is one already found well-shaped (sources/prune.Sharer)."""
     from llmd_doctor.kinds import key_of
     from llmd_doctor.shapes import misshapen as problem
 
-    why = problem(doc, key_of(doc))
+    why = problem(doc, key_of(doc), skip)
     if why is None:
         return None
     field, _, what = why.partition(": ")

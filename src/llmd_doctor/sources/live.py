@@ -338,10 +338,16 @@ def _shaper(opts: LiveOptions, key: str, sharer: Sharer) -> Shape:
     its way): dropped when no API server would send it (the same words as a bundle's), then, with
     `prune`, cut to what the checks read and its replica-identical parts shared."""
     def shape(item: dict[str, Any]) -> dict[str, Any] | str:
-        bad = misshapen(item)
+        trusted: frozenset[tuple[str, ...]] = frozenset()
+        if opts.prune:  # what is validated is what is kept (the fields checks read are kept)
+            item = prune(item, key)
+            trusted = sharer.share(item, key)
+        bad = misshapen(item, trusted)
         if bad:
             return f"{item.get('kind')} {_dict(item.get('metadata')).get('name') or '(unnamed)'} has {bad}, ignored"
-        return sharer.share(prune(item, key), key) if opts.prune else item
+        if opts.prune:
+            sharer.well_shaped(item, key)
+        return item
 
     return shape
 

@@ -15,7 +15,7 @@ named (so `{"...": True, "x": False}` drops just `x`); a callable returns the va
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 Spec = bool | dict[str, Any] | Callable[[Any], Any]
@@ -119,34 +119,47 @@ class Sharer:
 
     A list returns a workload's pods one after another (by name), so comparing with the last one
     kept per (part, owner) finds nearly every repeat; `==` runs in C and stops at the first
-    difference, where hashing the JSON text of every part cost more than parsing it."""
+    difference, where hashing the JSON text of every part cost more than parsing it. A part shared
+    from an object that was found well-shaped need not be validated again (`share`'s answer)."""
 
     def __init__(self) -> None:
-        self._last: dict[tuple[tuple[str, ...], Any], Any] = {}
+        # (path, owner) -> [the part last kept, whether an object holding it was found well-shaped]
+        self._last: dict[tuple[tuple[str, ...], Any], list[Any]] = {}
 
-    def share(self, obj: dict[str, Any], key: str) -> dict[str, Any]:
-        paths = SHARED.get(key)
-        if not paths:
-            return obj
+    def _slots(self, obj: dict[str, Any], key: str) -> Iterator[tuple[tuple[str, ...], Any, dict[str, Any]]]:
+        """(path, slot, the dict holding the part) for each shareable part `obj` has."""
         meta = obj.get("metadata") or {}
-        refs = meta.get("ownerReferences")
         if key in SHARED_BY_SELF:
             owner = meta.get("uid")
         else:
+            refs = meta.get("ownerReferences")
             owner = refs[0].get("uid") if isinstance(refs, list) and refs and isinstance(refs[0], dict) else None
-        for path in paths:
+        for path in SHARED.get(key, ()):
             parent: Any = obj
             for step in path[:-1]:
                 parent = parent.get(step) if isinstance(parent, dict) else None
-            if not isinstance(parent, dict):
-                continue
-            value = parent.get(path[-1])
-            if not isinstance(value, dict | list):
-                continue
-            slot = (path, owner)
+            if isinstance(parent, dict) and isinstance(parent.get(path[-1]), dict | list):
+                yield path, (path, owner), parent
+
+    def share(self, obj: dict[str, Any], key: str) -> frozenset[tuple[str, ...]]:
+        """Share `obj`'s repeated parts (in place); the paths of those already found well-shaped."""
+        if key not in SHARED:
+            return frozenset()
+        trusted = []
+        for path, slot, parent in self._slots(obj, key):
+            value = parent[path[-1]]
             prev = self._last.get(slot)
-            if prev is not None and prev is not value and prev == value:
-                parent[path[-1]] = prev
+            if prev is not None and (prev[0] is value or prev[0] == value):
+                parent[path[-1]] = prev[0]
+                if prev[1]:
+                    trusted.append(path)
             else:
-                self._last[slot] = value
-        return obj
+                self._last[slot] = [value, False]
+        return frozenset(trusted)
+
+    def well_shaped(self, obj: dict[str, Any], key: str) -> None:
+        """`obj` was found well-shaped: so are the parts it now holds."""
+        for path, slot, parent in self._slots(obj, key):
+            prev = self._last.get(slot)
+            if prev is not None and prev[0] is parent[path[-1]]:
+                prev[1] = True

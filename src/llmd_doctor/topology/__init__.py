@@ -146,10 +146,20 @@ class Topology:
         servers and the routes that reach or bypass it; a route with its backends and Gateways; a
         Gateway with its routes, controller and data plane. Problem grouping asks it: a check's failure
         explains another's when their objects are related."""
-        comps: dict[str, frozenset[str]] = self.snapshot.derive("topology-components", self._components)
-        return comps.get(ref, frozenset({ref}))
+        links: dict[str, set[str]] = self.snapshot.derive("topology-links", self._links)
+        near = links.get(ref)
+        if near is None:
+            return frozenset({ref})
+        # Two hops: a crashed EPP pod relates to the EPP's pool; a bypassing route to the pool's EPP.
+        # Computed per ref asked (the objects of warn/fail results), not for every pod of the cluster.
+        far = set(near)
+        for n in near:
+            far |= links.get(n, set())
+        far.add(ref)
+        return frozenset(far)
 
-    def _components(self) -> dict[str, frozenset[str]]:
+    def _links(self) -> dict[str, set[str]]:
+        """Each object's neighbours (refs), both ways."""
         links: dict[str, set[str]] = {}
 
         def link(a: str, b: str) -> None:
@@ -199,15 +209,7 @@ class Topology:
         for g in self._servers:
             for p in g.pods:
                 link(g.ref, pod_ref(p))
-        # Two hops: a crashed EPP pod relates to the EPP's pool; a bypassing route to the pool's EPP.
-        out: dict[str, frozenset[str]] = {}
-        for ref, near in links.items():
-            far = set(near)
-            for n in near:
-                far |= links.get(n, set())
-            far.add(ref)
-            out[ref] = frozenset(far)
-        return out
+        return links
 
     # ---- impact ------------------------------------------------------------------------------------
 

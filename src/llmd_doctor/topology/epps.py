@@ -17,6 +17,7 @@ from llmd_doctor import k8s, knowledge
 from llmd_doctor import versions as v
 from llmd_doctor.kinds import CONFIGMAP, INFERENCE, POD, POOL_KEYS, SERVICE, X_INFERENCE
 from llmd_doctor.knowledge import EppRelease
+from llmd_doctor.memo import per_object
 from llmd_doctor.topology.known import Items, ObjectNode, Ref, recorded
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ def argv(container: Obj) -> list[str]:
     return [str(a) for a in (container.get("command") or []) + (container.get("args") or [])]
 
 
+@per_object
 def is_epp_container(c: Obj) -> bool:
     return bool(EPP_IMAGE.search(str(c.get("image", "")))) or any(f in k8s.parse_args(argv(c)) for f in EPP_POOL_FLAGS)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from llmd_doctor import k8s, knowledge
+from llmd_doctor.memo import per_containers, per_object
 from llmd_doctor.topology.epps import argv, is_epp_container
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ _PORT_ARG = re.compile(r"^--?port(?:=(\d+))?$")
 _VLLM_CMD = re.compile(r"\bvllm\b.*\bserve\b|vllm\.entrypoints\.openai\.api_server")
 
 
+@per_object
 def is_model_server_container(c: Obj) -> bool:
     ms = knowledge.model_servers()
     image = str(c.get("image", ""))
@@ -43,6 +45,7 @@ def is_sidecar(c: Obj) -> bool:
     return c.get("name") in ms.sidecar_names or any(s in str(c.get("image", "")) for s in ms.sidecar_images)
 
 
+@per_containers
 def server_container(pod_or_workload: Obj) -> Obj | None:
     """The model-server container: a vLLM/simulator one, else the first that is no known sidecar."""
     main = k8s.containers(k8s.pod_spec(pod_or_workload), init=False)
@@ -75,7 +78,8 @@ def is_vllm(c: Obj) -> bool:
     return bool(_VLLM_CMD.search(" ".join(argv(c))))
 
 
-def served_ports(c: Obj) -> tuple[set[int], bool]:
+@per_object
+def served_ports(c: Obj) -> tuple[frozenset[int], bool]:
     """Ports a container listens on: declared containerPorts, a `--port` argument (vLLM, routing
     sidecar), vLLM's default 8000. Second value: whether the container says anything about ports."""
     ports = {int(p["containerPort"]) for p in c.get("ports") or [] if isinstance(p.get("containerPort"), int)}
@@ -92,9 +96,10 @@ def served_ports(c: Obj) -> tuple[set[int], bool]:
     if not any(_PORT_ARG.match(a) for a in args) and is_vllm(c):
         ports.add(knowledge.model_servers().default_vllm_port)
         said = True
-    return ports, said
+    return frozenset(ports), said
 
 
+@per_containers
 def pod_ports(pod: Obj) -> tuple[dict[int, str], bool]:
     """{port: container} served by the pod, and whether any container says anything about ports."""
     served: dict[int, str] = {}
@@ -242,6 +247,7 @@ def log_containers(pod: Obj) -> list[tuple[str, str]]:
     return out
 
 
+@per_containers
 def sidecar_ports(pod: Obj) -> tuple[int, int] | None:
     """(routing sidecar --vllm-port, vLLM --port) when a routing sidecar fronts vLLM in this pod."""
     ms = knowledge.model_servers()
