@@ -120,16 +120,8 @@ def _namespace_objects(tpl: _Template, ns: str, decode_pods: int, nodes: list[st
     out = [o for o in objs if o not in decode]
     tpl_pod = decode[0]
     for i in range(decode_pods):
-        # Shallow copies: only the fields that differ per pod are new; the rest is shared (read-only).
         name = f"{tpl_pod['metadata']['generateName']}{i:05x}"
-        ip = f"10.{128 + (i >> 16) % 64}.{(i >> 8) & 255}.{i & 255}"
-        out.append({
-            **tpl_pod,
-            "metadata": {**tpl_pod["metadata"], "name": name,
-                         "uid": str(uuid.uuid5(uuid.NAMESPACE_OID, f"{ns}/{name}"))},
-            "spec": {**tpl_pod["spec"], "nodeName": nodes[(len(ns) * 7 + i) % len(nodes)]},
-            "status": {**tpl_pod["status"], "podIP": ip, "podIPs": [{"ip": ip}]},
-        })
+        out.append(_replica(tpl_pod, ns, name, i, nodes[(len(ns) * 7 + i) % len(nodes)]))
     for o in out:  # the decode Deployment and its ReplicaSet say how many pods there are
         if o["kind"] in ("Deployment", "ReplicaSet") and o["metadata"]["name"].startswith(DECODE_PREFIX):
             o["spec"]["replicas"] = decode_pods
@@ -138,6 +130,28 @@ def _namespace_objects(tpl: _Template, ns: str, decode_pods: int, nodes: list[st
                 if key in st:
                     st[key] = decode_pods
     return out
+
+
+_TOKEN_VOLUME = re.compile(r'"kube-api-access-[a-z0-9]{5}"')
+_TIME = re.compile(r'"(lastTransitionTime|startedAt|lastProbeTime|startTime)": "[^"]*"')
+_CONTAINER_ID = re.compile(r'"containerID": "([\w-]+)://[0-9a-f]+"')
+
+
+def _replica(tpl_pod: Obj, ns: str, name: str, i: int, node: str) -> Obj:
+    """A replica of `tpl_pod` that differs from its siblings where real replicas do: its name, uid,
+    node and IPs, the suffix of its service-account token volume (`kube-api-access-xxxxx`, in its
+    volumes and every container's mounts), its conditions' and containers' times, its container IDs."""
+    h = uuid.uuid5(uuid.NAMESPACE_OID, f"{ns}/{name}")
+    text = json.dumps(tpl_pod)
+    text = _TOKEN_VOLUME.sub(f'"kube-api-access-{h.hex[:5]}"', text)
+    text = _TIME.sub(lambda m: f'"{m.group(1)}": "2025-08-21T15:{i // 60 % 60:02d}:{i % 60:02d}Z"', text)
+    text = _CONTAINER_ID.sub(lambda m: f'"containerID": "{m.group(1)}://{h.hex}{h.hex}"', text)
+    pod: Obj = json.loads(text)
+    ip = f"10.{128 + (i >> 16) % 64}.{(i >> 8) & 255}.{i & 255}"
+    pod["metadata"].update(name=name, uid=str(h))
+    pod["spec"]["nodeName"] = node
+    pod["status"].update(podIP=ip, podIPs=[{"ip": ip}])
+    return pod
 
 
 SHAPES = ("shared", "all-llmd")

@@ -325,7 +325,7 @@ def test_collect_on_a_shared_cluster_keeps_what_the_checks_read(tmp_path: Path,
 
 
 def test_an_object_of_impossible_shape_is_named_once_and_left_out(tmp_path: Path) -> None:
-    """Validated in the list's own thread, before pruning: the same warning as a bundle's."""
+    """Validated as its page is parsed (what pruning keeps: the fields checks read): the same warning as a bundle's."""
     sc = Scenario.example("healthy")
     pod = sc.find_prefix("Pod", "ms-llm-d-modelservice-decode")
     pod["spec"]["containers"] = [1]

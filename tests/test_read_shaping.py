@@ -231,6 +231,14 @@ def test_pools_in_most_namespaces_settle_it_before_the_workloads_are_read() -> N
     assert pod_queries.mostly_llmd({}) is None  # namespaces could not be read: plan properly
 
 
+def _pod_shaper() -> Callable[[dict[str, Any]], dict[str, Any] | str]:
+    """Each listed pod as the live source keeps it with `prune`."""
+    from llmd_doctor.sources.pages import PageKind, Shaper
+
+    shaper, pk = Shaper(), PageKind("Pod", "Pod", "v1", prune=True)
+    return lambda item: shaper(item, pk)
+
+
 def _replica(name: str, containers: Any) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name, "namespace": "llm-d", "labels": {"app": "vllm"},
@@ -240,9 +248,7 @@ def _replica(name: str, containers: Any) -> dict[str, Any]:
 
 
 def test_a_shared_part_is_trusted_only_once_an_object_holding_it_was_found_well_shaped() -> None:
-    from llmd_doctor.sources.live import LiveOptions, _shaper
-
-    shape = _shaper(LiveOptions(prune=True), "Pod", Sharer())
+    shape = _pod_shaper()
     bad = [{"name": "vllm", "image": "vllm/vllm-openai:v0.10.0", "ports": [{"containerPort": "8000"}]}]
     good = [{"name": "vllm", "image": "vllm/vllm-openai:v0.10.0", "ports": [{"containerPort": 8000}]}]
     # Two replicas with the same malformed containers: the second shares the first's, and is still judged.
@@ -254,3 +260,24 @@ def test_a_shared_part_is_trusted_only_once_an_object_holding_it_was_found_well_
     assert kept[1]["spec"]["containers"] is kept[0]["spec"]["containers"] is kept[2]["spec"]["containers"]
     # A replica whose containers differ is validated on its own, whatever came before it.
     assert "spec.containers[0].ports[0].containerPort" in str(shape(_replica("f", bad)))
+
+
+def test_replicas_differing_only_in_their_token_volume_share_their_containers() -> None:
+    """The API server gives each pod its own `kube-api-access-xxxxx` volume; no check reads it, and
+    with it dropped the replicas of a workload hold one containers list (read once, see memo.py)."""
+    shape = _pod_shaper()
+    vllm = {"name": "vllm", "image": "vllm/vllm-openai:v0.10.0",
+            "volumeMounts": [{"name": "model-cache", "mountPath": "/models"}]}
+    pods = []
+    for name, suffix in (("a", "x2k4q"), ("b", "9fzt7")):
+        pod = _replica(name, [vllm])
+        token = f"kube-api-access-{suffix}"
+        pod["spec"]["containers"][0]["volumeMounts"].append(
+            {"name": token, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": True})
+        pod["spec"]["volumes"] = [{"name": "model-cache", "emptyDir": {}},
+                                  {"name": token, "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}}]
+        pods.append(shape(pod))
+    a, b = pods
+    assert a["spec"]["containers"] is b["spec"]["containers"]
+    assert a["spec"]["containers"][0]["volumeMounts"] == [{"name": "model-cache", "mountPath": "/models"}]
+    assert a["spec"]["volumes"] is b["spec"]["volumes"] and a["spec"]["volumes"] == [{"name": "model-cache", "emptyDir": {}}]

@@ -18,8 +18,8 @@ import contextlib
 import gc
 import itertools
 import re
-import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,7 +34,6 @@ from llmd_doctor.snapshot import (
     LogRequest,
     Snapshot,
     SourceInfo,
-    misshapen,
 )
 from llmd_doctor.sources import pod_queries
 from llmd_doctor.sources.kubeclient import (
@@ -44,7 +43,7 @@ from llmd_doctor.sources.kubeclient import (
     LiveSourceError,
     Response,
 )
-from llmd_doctor.sources.prune import Sharer, prune
+from llmd_doctor.sources.pages import Page, PageKind, PageParsers, Shaper
 
 __all__ = ["LiveOptions", "LiveSourceError", "load_live"]
 
@@ -75,6 +74,9 @@ class LiveOptions:
     prune: bool = False
     # Cluster-wide, list only the pods the checks can care about (sources/pod_queries.py).
     select_pods: bool = True
+    # Helper processes that parse big list pages with `prune` (sources/pages.py): None = one per
+    # spare core (at most 3), 0 = none.
+    helpers: int | None = None
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -136,10 +138,6 @@ PLANNER_KINDS = (KindInfo("DaemonSet", "apps", "daemonsets", True, ("v1",)),
 POD = info("Pod")
 
 
-# What to keep of a listed item: the item as it will be kept, or a string saying why it is dropped.
-Shape = Callable[[dict[str, Any]], "dict[str, Any] | str"]
-
-
 class Listed(list[dict[str, Any]]):
     """The items of one LIST, and a warning for each item dropped as malformed."""
 
@@ -148,8 +146,10 @@ class Listed(list[dict[str, Any]]):
     def __init__(self) -> None:
         super().__init__()
         self.warnings = []
-# Pages parsed at the same time (the others wait with their bytes, a fifth of their parsed size).
-PARSING_AT_ONCE = 2
+
+    def add(self, page: Page) -> None:
+        self.extend(page.items)
+        self.warnings.extend(page.warnings)
 
 
 _CONTINUE = re.compile(rb'"continue"\s*:\s*"([^"\\]*)"')
@@ -166,12 +166,11 @@ def _early_continue(body: bytes) -> str | None:
 
 
 def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str, namespace: str | None,
-               selector: str = "", shape: Shape | None = None, prefetch: ThreadPoolExecutor | None = None,
-               parsing: threading.Semaphore | None = None) -> list[dict[str, Any]]:
-    """Every item of one LIST (all its pages), each shaped by `shape` as soon as its page is parsed;
-    with `prefetch`, the next page is on its way while this one is parsed. `parsing` bounds how many
-    pages are parsed at once: a parsed page holds several times its JSON until it is shaped, and
-    parsing holds the GIL anyway, so more at once only raises the peak memory."""
+               selector: str, parsers: PageParsers, ahead: ThreadPoolExecutor | None = None) -> list[dict[str, Any]]:
+    """Every item of one LIST (all its pages), each shaped as its page is parsed. With `ahead`, a
+    page whose continue token can be read before parsing is parsed there (here, or in a helper
+    process: sources/pages.py) while the next one is fetched; at most as many pages wait to be
+    parsed as there are parsers, so a big list never sits in memory whole."""
     accept = METADATA_ACCEPT if k.kind == "Secret" else JSON_ACCEPT
     query: list[tuple[str, Any]] = [("limit", opts.page_size)]
     if selector:
@@ -179,43 +178,49 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
     if k.kind == "Event" and not opts.all_events:
         query.append(("fieldSelector", "type=Warning"))  # checks read Warning events only
     path = _resource_path(k, version, namespace)
+    pk = PageKind(k.key, k.kind, f"{k.group}/{version}" if k.group else version, opts.prune)
 
     def fetch(cont: str | None) -> Response:
         return client.get(path, query + ([("continue", cont)] if cont else []), accept)
 
     items = Listed()
-    api_version = f"{k.group}/{version}" if k.group else version
+    parsing: deque[tuple[str, Future[Page]]] = deque()  # (the token read early, the page being parsed)
+
+    def settle(page: Page, early: str | None = None) -> None:
+        if early is not None and page.cont != early:
+            raise ApiError(f"list {k.plural}: the page's continue token is not the one read ahead of parsing")
+        items.add(page)
+
     resp = fetch(None)
-    while True:
-        if resp.status == 403:
-            raise _forbidden(resp, "list", k, namespace)
-        if resp.status == 404:
-            return Listed()  # the kind is not served after all
-        if resp.status != 200:
-            raise ApiError(f"list {k.plural}: HTTP {resp.status}: {resp.message}")
-        early = _early_continue(resp.body) if prefetch is not None else None
-        ahead: Future[Response] | None = prefetch.submit(fetch, early) if prefetch is not None and early else None
-        with parsing or contextlib.nullcontext():
-            doc = resp.json()
-            del resp  # the page's bytes: only its parsed items are kept
-            if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list):
-                raise ApiError(f"list {k.plural}: the response is not a list")
-            for item in doc.get("items") or []:
-                if not isinstance(item, dict):
-                    continue
-                # List items of built-in kinds carry no apiVersion/kind; metadata-only items carry the wrong ones.
-                item["apiVersion"], item["kind"] = api_version, k.kind
-                item.setdefault("metadata", {})
-                kept = shape(item) if shape else item
-                if isinstance(kept, str):
-                    items.warnings.append(kept)
-                else:
-                    items.append(kept)
-            cont = (doc.get("metadata") or {}).get("continue")
-            del doc
-        if not cont:
-            return items
-        resp = ahead.result() if ahead is not None and cont == early else fetch(cont)
+    try:
+        while True:
+            if resp.status == 403:
+                raise _forbidden(resp, "list", k, namespace)
+            if resp.status == 404:
+                return Listed()  # the kind is not served after all
+            if resp.status != 200:
+                raise ApiError(f"list {k.plural}: HTTP {resp.status}: {resp.message}")
+            early = _early_continue(resp.body) if ahead is not None else None
+            if ahead is not None and early:
+                parsing.append((early, ahead.submit(parsers.parse, resp.body, pk)))
+                del resp  # its bytes now belong to the parse
+                while len(parsing) >= parsers.concurrency:
+                    token, fut = parsing.popleft()
+                    settle(fut.result(), token)
+                resp = fetch(early)
+                continue
+            page = parsers.parse(resp.body, pk)
+            del resp
+            while parsing:
+                token, fut = parsing.popleft()
+                settle(fut.result(), token)
+            settle(page)
+            if not page.cont:
+                return items
+            resp = fetch(page.cont)
+    finally:
+        for _, fut in parsing:
+            fut.cancel()
 
 
 def _fetch_log(client: KubeClient, opts: LiveOptions,
@@ -333,25 +338,6 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _shaper(opts: LiveOptions, key: str, sharer: Sharer) -> Shape:
-    """Each item, as soon as its page is parsed (in the list's own thread, while the next page is on
-    its way): dropped when no API server would send it (the same words as a bundle's), then, with
-    `prune`, cut to what the checks read and its replica-identical parts shared."""
-    def shape(item: dict[str, Any]) -> dict[str, Any] | str:
-        trusted: frozenset[tuple[str, ...]] = frozenset()
-        if opts.prune:  # what is validated is what is kept (the fields checks read are kept)
-            item = prune(item, key)
-            trusted = sharer.share(item, key)
-        bad = misshapen(item, trusted)
-        if bad:
-            return f"{item.get('kind')} {_dict(item.get('metadata')).get('name') or '(unnamed)'} has {bad}, ignored"
-        if opts.prune:
-            sharer.well_shaped(item, key)
-        return item
-
-    return shape
-
-
 def load_live(
     kinds: Iterable[str],
     logs_for: Callable[[Snapshot], list[LogRequest]],
@@ -373,19 +359,20 @@ class _Reads:
         self.client, self.opts, self.snap = client, opts, snap
         self.pool = ThreadPoolExecutor(max_workers=opts.workers)
         self.io = ThreadPoolExecutor(max_workers=opts.workers)
-        self.sharer = Sharer()
-        self.parsing = threading.Semaphore(PARSING_AT_ONCE)
+        # Helper processes parse big pages on spare cores (sources/pages.py); `collect` keeps objects
+        # whole and reads them here.
+        self.parsers = PageParsers(Shaper(), helpers=opts.helpers if opts.prune else 0)
+        self.parse_pool = ThreadPoolExecutor(max_workers=self.parsers.concurrency + 1)
         self.jobs: list[tuple[KindInfo, str | None, str, Future[list[dict[str, Any]]]]] = []
 
     def submit(self, k: KindInfo, version: str, ns: str | None = None, selector: str = "",
                store: bool = True, early: bool = False) -> Future[list[dict[str, Any]]]:
         """One LIST; `store` = its items go into the snapshot; `early` = a small list, on the io executor."""
-        shape = _shaper(self.opts, k.key, self.sharer)
         if early:
-            fut = self.io.submit(_list_kind, self.client, self.opts, k, version, ns, selector, shape, None, None)
+            fut = self.io.submit(_list_kind, self.client, self.opts, k, version, ns, selector, self.parsers)
         else:
-            fut = self.pool.submit(_list_kind, self.client, self.opts, k, version, ns, selector, shape, self.io,
-                                   self.parsing)
+            fut = self.pool.submit(_list_kind, self.client, self.opts, k, version, ns, selector, self.parsers,
+                                   self.parse_pool)
         if store:
             self.jobs.append((k, ns, selector, fut))
         return fut
@@ -394,6 +381,8 @@ class _Reads:
         # A fatal error (401, TLS) in one read: do not start the reads still queued.
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.io.shutdown(wait=True, cancel_futures=True)
+        self.parse_pool.shutdown(wait=True, cancel_futures=True)
+        self.parsers.close()
 
     def absorb(self, progress: Callable[[str], None], tick: Callable[[str, int, int], None]) -> None:
         snap = self.snap

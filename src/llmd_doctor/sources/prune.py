@@ -32,17 +32,44 @@ def _annotations(value: Any) -> Any:
     return {k: v for k, v in value.items() if not (isinstance(k, str) and _NOISY_ANNOTATION.search(k))}
 
 
+# The service-account token volume the API server adds to every pod (`kube-api-access-<random>`): its
+# name differs between replicas that are otherwise identical, so keeping it would keep every replica's
+# containers apart (see Sharer), and no check reads it.
+TOKEN_VOLUME_PREFIX = "kube-api-access-"
+
+
+def _not_token(entry: Any) -> bool:
+    return not (isinstance(entry, dict) and str(entry.get("name", "")).startswith(TOKEN_VOLUME_PREFIX))
+
+
+def _volumes(value: Any) -> Any:
+    return [v for v in value if _not_token(v)] if isinstance(value, list) else value
+
+
+def _containers(value: Any) -> Any:
+    """Containers whole (see POD_SPEC), but for their mount of the token volume."""
+    if not isinstance(value, list):
+        return value
+    out = []
+    for c in value:
+        mounts = c.get("volumeMounts") if isinstance(c, dict) else None
+        if isinstance(mounts, list) and not all(_not_token(m) for m in mounts):
+            c = {**c, "volumeMounts": [m for m in mounts if _not_token(m)]}
+        out.append(c)
+    return out
+
+
 # Every kind: metadata without managedFields (often the largest part of an object) and noisy annotations.
 METADATA: dict[str, Spec] = {"...": True, "managedFields": False, "annotations": _annotations}
 ANY_KIND: dict[str, Spec] = {"...": True, "metadata": METADATA}
 
-# Containers and their statuses whole: a check may read any field of them (image, command, args, env
+# Containers (but for the token mount) and their statuses whole: a check may read any field of them (image, command, args, env
 # with values, ports, resources, probes, mounts, security context, a sidecar's restartPolicy, state and
 # restarts), and walking them to drop a few small fields costs more time than it saves memory
 # (replicas share their containers, see SHARED).
 POD_SPEC: dict[str, Spec] = {
-    "containers": KEEP, "initContainers": KEEP, "ephemeralContainers": KEEP,
-    "volumes": KEEP, "nodeName": KEEP, "nodeSelector": KEEP, "tolerations": KEEP, "affinity": KEEP,
+    "containers": _containers, "initContainers": _containers, "ephemeralContainers": KEEP,
+    "volumes": _volumes, "nodeName": KEEP, "nodeSelector": KEEP, "tolerations": KEEP, "affinity": KEEP,
     "topologySpreadConstraints": KEEP, "serviceAccountName": KEEP, "serviceAccount": KEEP,
     "automountServiceAccountToken": KEEP, "restartPolicy": KEEP, "resourceClaims": KEEP, "resources": KEEP,
     "schedulerName": KEEP, "priorityClassName": KEEP, "runtimeClassName": KEEP, "hostNetwork": KEEP,
