@@ -95,7 +95,13 @@ class _Budget:
 
 
 def gateway_plan(snap: Snapshot) -> list[GatewaySample]:
-    """The data-plane pods sampled per llm-d Gateway (see the module's docstring)."""
+    """The data-plane pods sampled per llm-d Gateway (see the module's docstring); planned once per
+    run (the logs hook and the check ask for the same plan)."""
+    plan: list[GatewaySample] = snap.derive("runtime-gateway-plan", lambda: _gateway_plan(snap))
+    return plan
+
+
+def _gateway_plan(snap: Snapshot) -> list[GatewaySample]:
     budget = _Budget(MAX_DATA_PLANE_LOGS)
     out = []
     for g in sorted(topology(snap).llmd_gateways[0], key=lambda g: g.ref):
@@ -111,7 +117,13 @@ def gateway_plan(snap: Snapshot) -> list[GatewaySample]:
 
 
 def pool_plan(snap: Snapshot) -> list[PoolSample]:
-    """The model-server and endpoint-picker pods sampled per pool (see the module's docstring)."""
+    """The model-server and endpoint-picker pods sampled per pool (see the module's docstring);
+    planned once per run (two logs hooks and two checks ask for the same plan)."""
+    plan: list[PoolSample] = snap.derive("runtime-pool-plan", lambda: _pool_plan(snap))
+    return plan
+
+
+def _pool_plan(snap: Snapshot) -> list[PoolSample]:
     topo = topology(snap)
     budget = _Budget(MAX_POOL_LOGS)
     units = [PoolSample(p.ref, p, list(p.servers)) for p in sorted(topo.pools, key=lambda p: p.ref)]
