@@ -1,13 +1,13 @@
-"""List pages parsed in helper processes (sources/pages.py) give what parsing them here gives.
+"""List pages, from JSON bytes to the items kept (sources/pages.py).
 
-The helpers only move work to spare cores: the same items, the same warnings, the same errors, and a
-helper that fails leaves its page to this process. These run real helper processes.
+A page parsed while the next is fetched keeps what the list gives, in order; malformed items are
+named once; replicas of one owner share their containers; a body that is no list is an ApiError
+with the kind's name. The live source's pipelining over real HTTP is tests/test_live.py's.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,29 +15,11 @@ from fakeapi import FakeApiServer
 from test_live import comparable, run_json
 
 from llmd_doctor.snapshot import ApiError
-from llmd_doctor.sources import pages
-from llmd_doctor.sources.pages import PageKind, PageParsers, Shaper, read_page
+from llmd_doctor.sources import live
+from llmd_doctor.sources.pages import PageKind, Shaper, read_page
 
 ROOT = Path(__file__).resolve().parents[1]
-POD_PAGE = PageKind("Pod", "Pod", "v1", prune=True)
-
-
-@pytest.fixture
-def every_page_to_helpers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every page goes to a helper (one, whatever the machine's cores); yields the kinds they parsed."""
-    used: list[str] = []
-    parse = pages._Helper.parse
-
-    def counted(self: pages._Helper, body: bytes, pk: PageKind) -> pages.Page:
-        page = parse(self, body, pk)
-        used.append(pk.key)
-        return page
-
-    monkeypatch.setattr(pages, "BIG_PAGE", 0)
-    monkeypatch.setattr(pages, "HERE_TOO", False)
-    monkeypatch.setattr(pages, "spare_cores", lambda: 1)
-    monkeypatch.setattr(pages._Helper, "parse", counted)
-    yield used
+POD_PAGE = PageKind("Pod", "Pod", "v1", prune=True, plural="pods")
 
 
 def _pod_list(n: int, bad: int | None = None) -> bytes:
@@ -52,63 +34,35 @@ def _pod_list(n: int, bad: int | None = None) -> bytes:
     return json.dumps({"kind": "PodList", "apiVersion": "v1", "metadata": {"continue": "next"}, "items": items}).encode()
 
 
-def test_a_helper_gives_the_items_warnings_and_token_parsing_here_gives(every_page_to_helpers: list[str]) -> None:
-    body = _pod_list(40, bad=7)
-    parsers = PageParsers(Shaper())
-    try:
-        there = parsers.parse(body, POD_PAGE)
-    finally:
-        parsers.close()
-    here = read_page(body, POD_PAGE, Shaper())
-    assert every_page_to_helpers == ["Pod"]
-    assert (there.items, there.warnings, there.cont) == (here.items, here.warnings, here.cont)
-    assert len(there.items) == 39 and there.warnings == [
-        "Pod vllm-7 has malformed field spec.containers[0] (an integer, not an object), ignored"]
-    # Shared with this process's Sharer: the replicas hold one containers list.
-    assert there.items[0]["spec"]["containers"] is there.items[-1]["spec"]["containers"]
+def test_a_page_keeps_its_items_in_order_names_the_malformed_and_shares_replicas_parts() -> None:
+    page = read_page(_pod_list(40, bad=7), POD_PAGE, Shaper())
+    assert [p["metadata"]["name"] for p in page.items] == [f"vllm-{i}" for i in range(40) if i != 7]
+    assert all(p["apiVersion"] == "v1" and p["kind"] == "Pod" for p in page.items)
+    assert page.warnings == ["Pod vllm-7 has malformed field spec.containers[0] (an integer, not an object), ignored"]
+    assert page.cont == "next"
+    # Equal to the previous replica's: one list (the malformed one in between starts a new run).
+    before, after = page.items[:7], page.items[7:]
+    assert all(p["spec"]["containers"] is before[0]["spec"]["containers"] for p in before)
+    assert all(p["spec"]["containers"] is after[0]["spec"]["containers"] for p in after)
 
 
-def test_a_page_that_is_no_list_is_the_same_error_from_a_helper(every_page_to_helpers: list[str]) -> None:
-    parsers = PageParsers(Shaper())
-    try:
-        with pytest.raises(ApiError) as there:
-            parsers.parse(b'{"items": 3}', POD_PAGE)
-        assert not parsers._failed  # the page was wrong, not the helper: it is used again
-        assert len(parsers.parse(_pod_list(3), POD_PAGE).items) == 3
-        assert len(parsers._all) == 1 and every_page_to_helpers == ["Pod"]
-    finally:
-        parsers.close()
-    with pytest.raises(ApiError) as here:
-        read_page(b'{"items": 3}', POD_PAGE, Shaper())
-    assert str(there.value) == str(here.value) == "list pod: the response is not a list"
+@pytest.mark.parametrize("body", [b'{"items": 3}', b"[1, 2]"])
+def test_a_page_that_is_no_list_names_the_kind(body: bytes) -> None:
+    with pytest.raises(ApiError, match=r"^list pods: the response is not a list$"):
+        read_page(body, POD_PAGE, Shaper())
 
 
-def test_a_helper_that_dies_leaves_its_page_to_this_process(every_page_to_helpers: list[str]) -> None:
-    body = _pod_list(5)
-    parsers = PageParsers(Shaper())
-    try:
-        parsers.parse(body, POD_PAGE)  # starts the helper
-        for h in parsers._all:
-            h.proc.kill()
-            h.proc.wait()
-        page = parsers.parse(body, POD_PAGE)
-        assert parsers._failed and parsers.concurrency == 1
-    finally:
-        parsers.close()
-    assert [p["metadata"]["name"] for p in page.items] == [f"vllm-{i}" for i in range(5)]
+def test_malformed_json_is_an_api_error() -> None:
+    with pytest.raises(ApiError, match="malformed JSON in the API response"):
+        read_page(b'{"items": [', POD_PAGE, Shaper())
 
 
-def test_no_helper_without_a_spare_core() -> None:
-    parsers = PageParsers(Shaper(), helpers=0)
-    page = parsers.parse(_pod_list(2000), POD_PAGE)
-    assert len(page.items) == 2000 and parsers._all == [] and parsers.concurrency == 1
-
-
-@pytest.mark.parametrize("example", ["seed-rosa-epp-segfault", "healthy"])
-def test_live_with_helpers_equals_bundle(example: str, every_page_to_helpers: list[str], tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
-    _, offline = run_json(capsys, "--bundle", str(ROOT / "examples" / example))
-    with FakeApiServer(ROOT / "examples" / example) as srv:
-        _, live = run_json(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k"), "--chunk-size", "3")
-    assert "Pod" in every_page_to_helpers and len(every_page_to_helpers) > 10
-    assert comparable(live) == comparable(offline)
+@pytest.mark.parametrize("ahead", [0, 1, 3])
+def test_pages_parsed_while_the_next_is_fetched_give_the_bundle_results(
+        ahead: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(live, "PARSE_AHEAD", ahead)
+    example = ROOT / "examples" / "seed-rosa-epp-segfault"
+    _, offline = run_json(capsys, "--bundle", str(example))
+    with FakeApiServer(example) as srv:
+        _, doc = run_json(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k"), "--chunk-size", "2")
+    assert comparable(doc) == comparable(offline)

@@ -43,7 +43,7 @@ from llmd_doctor.sources.kubeclient import (
     LiveSourceError,
     Response,
 )
-from llmd_doctor.sources.pages import Page, PageKind, PageParsers, Shaper
+from llmd_doctor.sources.pages import Page, PageKind, Shaper, read_page
 
 __all__ = ["LiveOptions", "LiveSourceError", "load_live"]
 
@@ -74,9 +74,6 @@ class LiveOptions:
     prune: bool = False
     # Cluster-wide, list only the pods the checks can care about (sources/pod_queries.py).
     select_pods: bool = True
-    # Helper processes that parse big list pages with `prune` (sources/pages.py): None = one per
-    # spare core (at most 3), 0 = none.
-    helpers: int | None = None
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -165,12 +162,16 @@ def _early_continue(body: bytes) -> str | None:
     return m.group(1).decode("ascii", "replace") if m else None
 
 
+# Pages of one list parsed or waiting to be while the next is fetched: more only holds more bytes, as
+# parsing holds the GIL.
+PARSE_AHEAD = 1
+
+
 def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str, namespace: str | None,
-               selector: str, parsers: PageParsers, ahead: ThreadPoolExecutor | None = None) -> list[dict[str, Any]]:
-    """Every item of one LIST (all its pages), each shaped as its page is parsed. With `ahead`, a
-    page whose continue token can be read before parsing is parsed there (here, or in a helper
-    process: sources/pages.py) while the next one is fetched; at most as many pages wait to be
-    parsed as there are parsers, so a big list never sits in memory whole."""
+               selector: str, shaper: Shaper, ahead: ThreadPoolExecutor | None = None) -> list[dict[str, Any]]:
+    """Every item of one LIST (all its pages), each shaped as its page is parsed (sources/pages.py).
+    With `ahead`, a page whose continue token can be read before parsing is parsed there while the
+    next one is fetched; at most PARSE_AHEAD pages wait, so a big list never sits in memory whole."""
     accept = METADATA_ACCEPT if k.kind == "Secret" else JSON_ACCEPT
     query: list[tuple[str, Any]] = [("limit", opts.page_size)]
     if selector:
@@ -178,7 +179,7 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
     if k.kind == "Event" and not opts.all_events:
         query.append(("fieldSelector", "type=Warning"))  # checks read Warning events only
     path = _resource_path(k, version, namespace)
-    pk = PageKind(k.key, k.kind, f"{k.group}/{version}" if k.group else version, opts.prune)
+    pk = PageKind(k.key, k.kind, f"{k.group}/{version}" if k.group else version, opts.prune, k.plural)
 
     def fetch(cont: str | None) -> Response:
         return client.get(path, query + ([("continue", cont)] if cont else []), accept)
@@ -202,14 +203,14 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
                 raise ApiError(f"list {k.plural}: HTTP {resp.status}: {resp.message}")
             early = _early_continue(resp.body) if ahead is not None else None
             if ahead is not None and early:
-                parsing.append((early, ahead.submit(parsers.parse, resp.body, pk)))
+                parsing.append((early, ahead.submit(read_page, resp.body, pk, shaper)))
                 del resp  # its bytes now belong to the parse
-                while len(parsing) >= parsers.concurrency:
+                while len(parsing) > PARSE_AHEAD:
                     token, fut = parsing.popleft()
                     settle(fut.result(), token)
                 resp = fetch(early)
                 continue
-            page = parsers.parse(resp.body, pk)
+            page = read_page(resp.body, pk, shaper)
             del resp
             while parsing:
                 token, fut = parsing.popleft()
@@ -359,19 +360,19 @@ class _Reads:
         self.client, self.opts, self.snap = client, opts, snap
         self.pool = ThreadPoolExecutor(max_workers=opts.workers)
         self.io = ThreadPoolExecutor(max_workers=opts.workers)
-        # Helper processes parse big pages on spare cores (sources/pages.py); `collect` keeps objects
-        # whole and reads them here.
-        self.parsers = PageParsers(Shaper(), helpers=opts.helpers if opts.prune else 0)
-        self.parse_pool = ThreadPoolExecutor(max_workers=self.parsers.concurrency + 1)
+        self.shaper = Shaper()
+        # Parses pages while their lists fetch the next (a thread per list parsing at once: the GIL
+        # lets one parse anyway, and each holds a parsed page).
+        self.parse_pool = ThreadPoolExecutor(max_workers=2)
         self.jobs: list[tuple[KindInfo, str | None, str, Future[list[dict[str, Any]]]]] = []
 
     def submit(self, k: KindInfo, version: str, ns: str | None = None, selector: str = "",
                store: bool = True, early: bool = False) -> Future[list[dict[str, Any]]]:
         """One LIST; `store` = its items go into the snapshot; `early` = a small list, on the io executor."""
         if early:
-            fut = self.io.submit(_list_kind, self.client, self.opts, k, version, ns, selector, self.parsers)
+            fut = self.io.submit(_list_kind, self.client, self.opts, k, version, ns, selector, self.shaper)
         else:
-            fut = self.pool.submit(_list_kind, self.client, self.opts, k, version, ns, selector, self.parsers,
+            fut = self.pool.submit(_list_kind, self.client, self.opts, k, version, ns, selector, self.shaper,
                                    self.parse_pool)
         if store:
             self.jobs.append((k, ns, selector, fut))
@@ -382,7 +383,6 @@ class _Reads:
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.io.shutdown(wait=True, cancel_futures=True)
         self.parse_pool.shutdown(wait=True, cancel_futures=True)
-        self.parsers.close()
 
     def absorb(self, progress: Callable[[str], None], tick: Callable[[str, int, int], None]) -> None:
         snap = self.snap
