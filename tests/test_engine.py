@@ -98,3 +98,18 @@ def test_error_only_exits_3_with_fail_on_error() -> None:
     report = Report(source=SNAP.source, started_at="x", duration_s=0, results=results)
     assert report.exit_code("fail") == 0
     assert report.exit_code("fail", fail_on_error=True) == 3
+
+
+def test_evidence_is_capped_per_finding_and_per_result_saying_how_many_more() -> None:
+    from llmd_doctor.model import MAX_EVIDENCE, CheckResult
+
+    lines = tuple(f"Pod/llm-d/vllm-{i}" for i in range(120))
+    f = Finding(Status.PASS, "120 pods Ready", evidence=lines)
+    assert f.evidence == (*lines[:MAX_EVIDENCE], "... and 70 more")
+    spec = CheckSpec(id="t.cap", title="t", area="t", severity=Severity.MINOR, run=lambda ctx: [])
+    findings = [Finding(Status.WARN, f"pool {i}", f"InferencePool/ns/p{i}", (f"line {i}",)) for i in range(60)]
+    result = CheckResult(spec, Status.WARN, "60 pools", findings=findings)
+    assert result.evidence == [f"line {i}" for i in range(MAX_EVIDENCE)] + ["... and 10 more (each finding has its own)"]
+    assert [f.evidence for f in result.findings][-1] == ("line 59",)
+    short = Finding(Status.PASS, "2 pods", evidence=lines[:2])
+    assert short.evidence == lines[:2]
