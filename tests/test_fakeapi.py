@@ -153,9 +153,12 @@ def test_discovery(srv: FakeApiServer) -> None:
         # The CRD does not define InferenceModel here, so the group/version and kind are not served.
         missing = c.get("/apis/gateway.networking.k8s.io/v1")
         assert missing.status_code == 404 and missing.json()["reason"] == "NotFound"
-        # Aggregated discovery is not offered: legacy body, plain JSON type, so clients fall back.
+        # Aggregated discovery when asked for it first; legacy when plain JSON comes first.
         r = c.get("/apis", headers={"Accept": "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
                                               "application/json"})
+        assert r.json()["kind"] == "APIGroupDiscoveryList" and "as=APIGroupDiscoveryList" in r.headers["content-type"]
+        r = c.get("/apis", headers={"Accept": "application/json,application/json;g=apidiscovery.k8s.io;v=v2;"
+                                              "as=APIGroupDiscoveryList"})
         assert r.headers["content-type"] == "application/json" and r.json()["kind"] == "APIGroupList"
         assert c.get("/openapi/v2").status_code == 404
 
@@ -453,6 +456,10 @@ def kubectl_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)}
 
 
+AGG_ACCEPT = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+              "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json")
+
+
 def kubectl(env: dict[str, str], kubeconfig: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["kubectl", *args], env={**env, "KUBECONFIG": kubeconfig},
                           capture_output=True, text=True, timeout=60)
@@ -495,6 +502,38 @@ def test_kubectl_logs_and_chunks(srv: FakeApiServer, admin_kc: str, kubectl_env:
     pages = [r.query for r in srv.requests if r.path == "/api/v1/pods"]
     assert len(pages) == 3 and all(q["limit"] == "1" for q in pages) and all("continue" in q for q in pages[1:])
     assert {r.method for r in srv.requests} == {"GET"}
+
+
+@needs_kubectl
+def test_kubectl_aggregated_discovery(srv: FakeApiServer, admin_kc: str, tmp_path: Path) -> None:
+    """kubectl (>= 1.26) asks /api and /apis for the aggregated document first; with it, it needs no
+    per-group-version request. What it lists must equal what legacy discovery says."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}  # no discovery cache
+    srv.clear_requests()
+    r = kubectl(env, admin_kc, "api-resources", "-o", "wide", "--no-headers")
+    assert r.returncode == 0, r.stderr
+    asked = [(q.path, q.status) for q in srv.requests]
+    assert ("/apis", 200) in asked and ("/api", 200) in asked
+    assert not [p for p, _ in asked if p.count("/") >= 2 and p.startswith("/apis/")], asked
+    agg = [q.accept for q in srv.requests if q.path == "/apis"]
+    assert agg and "as=APIGroupDiscoveryList" in agg[0]
+    names = {line.split()[0] for line in r.stdout.splitlines()}
+    assert {"pods", "deployments", "inferencepools"} <= names, r.stdout
+    # The same resources as legacy discovery serves, group-version by group-version.
+    legacy = set()
+    with http(srv) as c:
+        for group, versions in srv.api.catalog.groups().items():
+            for v in versions:
+                doc = c.get(f"/apis/{group}/{v}" if group else "/api/v1").json()
+                legacy |= {(group, res["name"]) for res in doc["resources"] if "/" not in res["name"]}
+        core, named = (c.get(path, headers={"Accept": AGG_ACCEPT}) for path in ("/api", "/apis"))
+    assert core.headers["content-type"] == named.headers["content-type"] == (
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")
+    core, named = core.json(), named.json()
+    assert core["kind"] == named["kind"] == "APIGroupDiscoveryList"
+    both = {(g["metadata"].get("name", ""), res["resource"]) for doc in (core, named) for g in doc["items"]
+            for v in g["versions"] for res in v["resources"]}
+    assert both == legacy
 
 
 @needs_kubectl

@@ -96,6 +96,43 @@ def test_request_log_one_list_per_kind_logs_for_unhealthy_and_the_runtime_sample
     assert all("PartialObjectMetadata" in (r.accept or "") for r in requests if "/secrets" in r.path)
 
 
+@pytest.mark.parametrize("aggregated", [True, False])
+def test_discovery_aggregated_or_per_group_version(aggregated: bool, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Aggregated discovery (Kubernetes >= 1.26) is one request; an older server is asked per
+    group-version. Both give the same results."""
+    _, offline = run_json(capsys, "--bundle", str(EXAMPLES / "healthy"))
+    with FakeApiServer(EXAMPLES / "healthy", aggregated_discovery=aggregated) as srv:
+        _, live = run_json(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k"))
+        paths = [r.path for r in srv.requests]
+    assert comparable(live) == comparable(offline)
+    per_group_version = [p for p in paths if p.startswith("/apis/") and p.count("/") == 3]
+    assert paths.count("/apis") == 1
+    if aggregated:
+        assert per_group_version == []
+    else:
+        assert "/apis/inference.networking.x-k8s.io/v1alpha2" in per_group_version
+
+
+def test_stale_aggregated_entries_are_asked_per_group_version() -> None:
+    """A group-version whose aggregated entry is stale (its aggregated API server did not answer)
+    is asked directly; the fresh ones are taken as they are."""
+    from llmd_doctor.sources.live import _aggregated
+
+    doc = {"kind": "APIGroupDiscoveryList", "items": [
+        {"metadata": {"name": "gateway.networking.k8s.io"}, "versions": [
+            {"version": "v1", "freshness": "Current", "resources": [
+                {"resource": "httproutes", "responseKind": {"group": "gateway.networking.k8s.io", "version": "v1",
+                                                            "kind": "HTTPRoute"}, "scope": "Namespaced"}]},
+            {"version": "v1beta1", "freshness": "Stale", "resources": []}]},
+        {"metadata": {"name": "unrelated.example.com"}, "versions": [{"version": "v1", "resources": [
+            {"resource": "things", "responseKind": {"kind": "Thing"}}]}]},
+        {"metadata": {"name": "inference.networking.k8s.io"}, "versions": "not a list"}]}
+    served, stale = _aggregated(doc, {"gateway.networking.k8s.io", "inference.networking.k8s.io"})
+    assert served == {"HTTPRoute.gateway.networking.k8s.io": ["v1"]}
+    assert stale == [("gateway.networking.k8s.io", "v1beta1")]
+
+
 def test_forbidden_kind_is_an_error_naming_verb_resource_namespace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with FakeApiServer(EXAMPLES / "seed-rosa-epp-segfault") as srv:
         srv.forbid("list", "deployments", group="apps")

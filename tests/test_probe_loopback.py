@@ -223,6 +223,18 @@ def test_a_cluster_internal_gateway_is_not_run_with_the_port_forward_to_use() ->
         assert "--gateway-url http://localhost:8000" in why
 
 
+def test_a_probe_stopped_by_its_dns_lookup_makes_no_http_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """httpx and the CA bundle cost ~0.1 s: a probe that cannot resolve its target never loads them."""
+    made: list[int] = []
+    real = chat_mod._client
+    monkeypatch.setattr(chat_mod, "_client", lambda opts: (made.append(1), real(opts))[1])
+    recs = run_probes(live_snapshot(), ProbeOptions(resolver=lambda host, port, timeout: "Name or service not known"))
+    assert "not_run" in recs["e2e"] and made == []
+    prober = chat_mod.Prober(ProbeOptions(), lambda: made.append(2), lambda h, p, t: "no such host", None)
+    rec = prober.exchange("GET", "http://gw.example.invalid/v1/models", kind="models")
+    assert rec["error_class"] == "dns" and made == []
+
+
 # ---- the live path: diagnose() with the fake API server and the loopback gateway --------------
 
 

@@ -281,3 +281,74 @@ def test_replicas_differing_only_in_their_token_volume_share_their_containers() 
     assert a["spec"]["containers"] is b["spec"]["containers"]
     assert a["spec"]["containers"][0]["volumeMounts"] == [{"name": "model-cache", "mountPath": "/models"}]
     assert a["spec"]["volumes"] is b["spec"]["volumes"] and a["spec"]["volumes"] == [{"name": "model-cache", "emptyDir": {}}]
+
+
+def _classify_per_field(template: Obj) -> str | None:
+    """The plan's template test written the plain way, one search per field: `classify` must agree."""
+    q = pod_queries
+    labels = q._labels(template.get("metadata"))
+    spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
+    containers = q._containers(spec)
+    if q._llmd_labelled(labels):
+        return "llmd"
+    for c in containers:
+        argv = " ".join(str(a) for a in (c.get("command") or []) + (c.get("args") or []) if isinstance(a, str | int))
+        if q.LLMD_IMAGE.search(str(c.get("image", ""))) or q.LLMD_ARG.search(argv):
+            return "llmd"
+    if any(k in labels for k in q.OTHER_LABELS) or any(q.OTHER_LABEL_VALUES.search(v) for v in labels.values()):
+        return "other"
+    for c in containers:
+        if q.OTHER_IMAGE.search(str(c.get("image", ""))) or any(q.ACCELERATOR.search(n) for n in q._resource_names(c)):
+            return "other"
+    return None
+
+
+def _templates() -> list[Obj]:
+    out: list[Obj] = []
+    datas = [read_bundle(ROOT / "examples" / name) for name in EXAMPLES] + [_case(p) for p in CASES]
+    datas.append(with_teams(read_bundle(ROOT / "examples" / "healthy"), "gpu-deployment"))
+    for data in datas:
+        for o in data.objects:
+            if o.get("kind") in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob"):
+                out.append(pod_queries._template(o))
+            elif o.get("kind") == "Pod":
+                out.append(o)
+    # Fields that the joined search must still see one by one: a match in the second container only,
+    # `^epp:` as a later image's start, a flag that starts a later container's argv.
+    side = {"name": "side", "image": "busybox:1.36", "args": ["sleep", "inf"]}
+    out += [
+        {"spec": {"containers": [side, {"name": "e", "image": "epp:v0.3"}]}},
+        {"spec": {"containers": [side, {"name": "e", "image": "registry.k8s.io/x", "args": ["-poolName", "p"]}]}},
+        {"spec": {"containers": [{"name": "a", "image": "x", "args": ["a-"]}, {"name": "b", "image": "y",
+                                                                               "args": ["-pool-name=p"]}]}},
+        {"spec": {"containers": [side, {"name": "g", "image": "z", "resources": {"limits": {"amd.com/gpu": 1}}}]}},
+        {"metadata": {"labels": {"a": "b", "c": "my-envoy"}}, "spec": {"containers": [side]}},
+        {"spec": {"initContainers": [{"name": "i", "image": "ghcr.io/llm-d/llm-d:v0.2"}], "containers": [side]}},
+        {"spec": {"containers": [side, {"name": "n", "image": "x", "command": ["python", 3, "--vllm"]}]}},
+        {"spec": {"containers": [side]}},
+    ]
+    return out
+
+
+def test_the_joined_template_search_equals_one_search_per_field() -> None:
+    templates = _templates()
+    assert len(templates) > 300
+    got = [pod_queries.classify(t) for t in templates]
+    assert got == [_classify_per_field(t) for t in templates]
+    assert got[-8:] == ["llmd", "llmd", "llmd", "other", "other", "llmd", "llmd", None]
+
+
+def test_a_deployments_old_revision_scaled_to_zero_decides_no_pod_list() -> None:
+    data = with_teams(read_bundle(ROOT / "examples" / "healthy"), "vllm-deployment")
+    objects = {key: list(full(data).objects.get(key, [])) for key in pod_queries.PLAN_INPUTS}
+    seen: list[Obj] = []
+
+    def spy(template: Obj) -> str | None:
+        seen.append(template)
+        return pod_queries.classify(template)
+
+    plan = pod_queries.plan(objects, classify_template=spy)
+    old = [r for r in objects["ReplicaSet.apps"] if r["spec"].get("replicas") == 0
+           and r["metadata"].get("ownerReferences")]
+    assert old and not any(pod_queries._template(r) is t for r in old for t in seen)
+    assert any(q.namespace is not None and "qwen" in q.why for q in plan.queries), plan.queries

@@ -1,4 +1,5 @@
-"""Legacy (non-aggregated) discovery documents: /version, /api, /apis and their children."""
+"""Discovery documents: /version, /api, /apis and their children (legacy), and the aggregated
+form of /api and /apis (apidiscovery.k8s.io v2 and v2beta1, what kubectl >= 1.26 asks for first)."""
 
 from __future__ import annotations
 
@@ -66,3 +67,57 @@ def resource_list(cat: Catalog, group: str, version: str) -> dict[str, Any]:
         raise no_route()
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": _gv(group, version)["groupVersion"],
             "resources": [e for t in types for e in _entries(t)]}
+
+
+# ---- aggregated discovery (one document for every group, version and resource) ------------------
+
+AGGREGATED_GROUP = "apidiscovery.k8s.io"
+
+
+def aggregated_version(accept: str) -> str | None:
+    """The apidiscovery version the Accept header asks for first ("v2", "v2beta1"), or None."""
+    for rng in (accept or "").split(","):
+        mtype, *params = [p.strip() for p in rng.split(";")]
+        p = dict(x.split("=", 1) for x in params if "=" in x)
+        if mtype == "application/json" and p.get("as") == "APIGroupDiscoveryList" \
+                and p.get("g") == AGGREGATED_GROUP and p.get("v") in ("v2", "v2beta1"):
+            return p["v"]
+        if mtype in ("application/json", "*/*", "application/*") and "as" not in p:
+            return None  # plain JSON is preferred: the legacy document
+    return None
+
+
+def _gvk(group: str, version: str, kind: str) -> dict[str, str]:
+    return {"group": group, "version": version, "kind": kind}
+
+
+def _resource(t: ResourceType, version: str) -> dict[str, Any]:
+    r: dict[str, Any] = {"resource": t.plural, "responseKind": _gvk(t.group, version, t.kind),
+                         "scope": "Namespaced" if t.namespaced else "Cluster",
+                         "singularResource": t.singular or t.kind.lower(), "verbs": list(t.verbs)}
+    if t.short_names:
+        r["shortNames"] = list(t.short_names)
+    if t.categories:
+        r["categories"] = list(t.categories)
+    if t.subresources:
+        r["subresources"] = [{"subresource": s, "responseKind": _gvk(t.group, version, t.kind),
+                              "verbs": list(SUB_VERBS.get(s, ("get",)))} for s in t.subresources]
+    return r
+
+
+def aggregated(cat: Catalog, core: bool, version: str) -> dict[str, Any]:
+    """/api (core=True: the "" group only) or /apis (every named group) as an APIGroupDiscoveryList."""
+    items = []
+    for group, versions in cat.groups().items():
+        if bool(group) == core:
+            continue
+        items.append({"metadata": {"name": group} if group else {},
+                      "versions": [{"version": v, "freshness": "Current",
+                                    "resources": [_resource(t, v) for t in cat.in_version(group, v)]}
+                                   for v in versions]})
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": f"{AGGREGATED_GROUP}/{version}", "metadata": {},
+            "items": items}
+
+
+def aggregated_content_type(version: str) -> str:
+    return f"application/json;g={AGGREGATED_GROUP};v={version};as=APIGroupDiscoveryList"

@@ -59,6 +59,7 @@ class Api:
         self.authz = Authorizer(data.objects, rbac)
         self.logs = data.logs
         self.git_version = data.manifest.get("serverVersion")
+        self.aggregated_discovery = True
 
     # ---- authorization --------------------------------------------------------------------------
 
@@ -83,7 +84,7 @@ class Api:
         if not info.resource_request:
             if method != "GET":
                 raise method_not_allowed()
-            return self._non_resource(info.path, server_address)
+            return self._non_resource(info.path, server_address, accept)
         t = self.catalog.lookup(info.group, info.version, info.resource)
         if t is None or info.extra or (info.in_namespace_path and not t.namespaced) \
                 or (t.namespaced and info.name and not info.in_namespace_path):
@@ -104,13 +105,17 @@ class Api:
             return self._get(t, info, accept)
         return self._list(t, info, query, accept)
 
-    def _non_resource(self, path: str, address: str) -> Response:
+    def _non_resource(self, path: str, address: str, accept: str = JSON) -> Response:
         p = path.rstrip("/") or "/"
         parts = p.strip("/").split("/")
         if p == "/version":
             return Response.json(discovery.version_info(self.git_version))
         if p in ("/healthz", "/livez", "/readyz"):
             return Response(200, b"ok", "text/plain; charset=utf-8")
+        agg = discovery.aggregated_version(accept) if self.aggregated_discovery else None
+        if p in ("/api", "/apis") and agg:
+            doc = discovery.aggregated(self.catalog, p == "/api", agg)
+            return Response(200, json.dumps(doc).encode(), discovery.aggregated_content_type(agg))
         if p == "/api":
             return Response.json(discovery.api_versions(address))
         if p == "/api/v1":

@@ -139,9 +139,11 @@ def _read(path: str) -> BundleData:
 class FakeApiServer:
     def __init__(self, bundle: str | os.PathLike[str] | BundleData, *, latency_s: float = 0.0, rbac: bool = False,
                  tokens: dict[str, tuple[str, list[str]]] | None = None, fault: FaultFn | None = None,
-                 anonymous_paths: tuple[str, ...] = ()):
+                 anonymous_paths: tuple[str, ...] = (), aggregated_discovery: bool = True):
         self.data = bundle if isinstance(bundle, BundleData) else _read(str(bundle))
         self.api = Api(self.data, rbac)
+        # False: a server older than Kubernetes 1.26, which answers discovery the legacy way only.
+        self.api.aggregated_discovery = aggregated_discovery
         self.latency_s = latency_s
         self.fault = fault
         self.tokens = {**DEFAULT_TOKENS, **(tokens or {})}

@@ -21,10 +21,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from llmd_doctor import __version__
 from llmd_doctor.probes import ProbeOptions
@@ -32,6 +30,9 @@ from llmd_doctor.probes import classify as cl
 from llmd_doctor.probes import record as rc
 from llmd_doctor.probes.target import MAX_MODELS, PlannedModel, Target, discover, plan_models
 from llmd_doctor.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    import httpx  # imported when a request is sent: a run whose probe is not sent never pays for it
 
 USER_AGENT = f"llmd-doctor/{__version__}"
 
@@ -72,9 +73,17 @@ def _is_ip(host: str) -> bool:
 
 
 class Prober:
-    def __init__(self, opts: ProbeOptions, client: httpx.Client, resolver: Resolver | None,
+    def __init__(self, opts: ProbeOptions, client: httpx.Client | Callable[[], httpx.Client], resolver: Resolver | None,
                  api_key: str | None, clock: Callable[[], float] = time.monotonic):
-        self.opts, self.client, self.resolver, self.key, self.clock = opts, client, resolver, api_key, clock
+        """`client` may be a function that makes one: it is called at the first request sent, so a probe
+        stopped by the DNS lookup never loads httpx (~70 ms) nor the CA bundle."""
+        self.opts, self._client, self.resolver, self.key, self.clock = opts, client, resolver, api_key, clock
+
+    @property
+    def client(self) -> httpx.Client:
+        if callable(self._client):
+            self._client = self._client()
+        return self._client
 
     def exchange(self, method: str, url: str, body: Any = None, *, kind: str = "chat") -> dict[str, Any]:
         """One request and what came back, as a record (classified; the key scrubbed)."""
@@ -93,6 +102,8 @@ class Prober:
         headers = {"accept": "text/event-stream" if stream else "application/json", "user-agent": USER_AGENT}
         if self.key:
             headers["authorization"] = f"Bearer {self.key}"
+        import httpx
+
         timeout = httpx.Timeout(connect=o.connect_timeout, read=min(o.read_timeout, o.total_timeout),
                                 write=o.connect_timeout, pool=o.connect_timeout)
         start = self.clock()
@@ -213,12 +224,16 @@ def _prefix_series(prober: Prober, url: str, model: str, n: int) -> dict[str, An
 @functools.cache
 def _tls() -> ssl.SSLContext:
     """httpx's default verification context, built once: loading the CA bundle costs ~15-30 ms."""
+    import httpx
+
     return httpx.create_ssl_context()
 
 
 def _client(opts: ProbeOptions) -> tuple[httpx.Client, bool]:
     if opts.client is not None:
         return opts.client, False
+    import httpx
+
     return httpx.Client(transport=opts.transport, follow_redirects=False, verify=_tls()), True
 
 
@@ -261,12 +276,18 @@ def run_probes(snapshot: Snapshot, opts: ProbeOptions, *, routing: bool = True) 
         key = None  # never to an address the user did not give
     injected = opts.client is not None or opts.transport is not None
     resolver = opts.resolver if opts.resolver is not None else (None if injected else resolve)
-    client, owned = _client(opts)
+    owned: list[httpx.Client] = []
+
+    def make_client() -> httpx.Client:
+        client, ours = _client(opts)
+        if ours:
+            owned.append(client)
+        return client
+
     try:
-        prober = Prober(opts, client, resolver, key)
-        out = _probe(prober, snapshot, target, base, opts, routing)
+        out = _probe(Prober(opts, make_client, resolver, key), snapshot, target, base, opts, routing)
     finally:
-        if owned:
+        for client in owned:
             client.close()
     return {n: out[n] for n in names if n in out}
 

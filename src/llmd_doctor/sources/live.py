@@ -92,18 +92,52 @@ def _resource_path(k: KindInfo, version: str, namespace: str | None) -> str:
     return f"{base}/namespaces/{namespace}/{k.plural}" if namespace else f"{base}/{k.plural}"
 
 
+# Aggregated discovery (Kubernetes >= 1.26): every group, version and resource in one answer;
+# older servers answer the plain APIGroupList, and then each group-version is asked.
+AGGREGATED_ACCEPT = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+                     "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json")
+
+
+def _aggregated(doc: dict[str, Any], groups: set[str]) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
+    """Served versions per kind from an APIGroupDiscoveryList, and the group-versions whose entry is
+    stale (an aggregated API server that did not answer the API server): those are asked directly."""
+    served: dict[str, list[str]] = {}
+    stale: list[tuple[str, str]] = []
+    for g in _dicts(doc.get("items")):
+        name = _dict(g.get("metadata")).get("name")
+        if name not in groups:
+            continue
+        for v in _dicts(g.get("versions")):
+            version = v.get("version")
+            if not isinstance(version, str):
+                continue
+            if v.get("freshness") == "Stale":
+                stale.append((name, version))
+                continue
+            for r in _dicts(v.get("resources")):
+                kind = _dict(r.get("responseKind")).get("kind")
+                if isinstance(kind, str) and kind:
+                    served.setdefault(f"{kind}.{name}", []).append(version)
+    return served, stale
+
+
 def _discover(client: KubeClient, pool: ThreadPoolExecutor, groups: set[str]) -> dict[str, list[str]]:
-    """Served versions of every known CRD kind in the given groups (one request per group-version)."""
-    resp = client.get("/apis")
+    """Served versions of every known CRD kind in the given groups: one request where the server
+    offers aggregated discovery, else one per group-version."""
+    resp = client.get("/apis", accept=AGGREGATED_ACCEPT)
     if resp.status != 200:
         raise ApiError(f"discovery failed: {resp.message}")
     doc = resp.obj()
-    versions: dict[str, list[str]] = {}
-    for g in _dicts(doc.get("groups")):
-        if g.get("name") in groups:
-            versions[g["name"]] = [v["version"] for v in _dicts(g.get("versions")) if isinstance(v.get("version"), str)]
     served: dict[str, list[str]] = {}
-    pairs = [(g, v) for g, vs in versions.items() for v in vs]
+    if doc.get("kind") == "APIGroupDiscoveryList":
+        served, pairs = _aggregated(doc, groups)
+    else:
+        versions: dict[str, list[str]] = {}
+        for g in _dicts(doc.get("groups")):
+            if g.get("name") in groups:
+                versions[g["name"]] = [v["version"] for v in _dicts(g.get("versions"))
+                                       if isinstance(v.get("version"), str)]
+        pairs = [(g, v) for g, vs in versions.items() for v in vs]
 
     def resources(pair: tuple[str, str]) -> tuple[str, str, list[dict[str, Any]]]:
         g, v = pair
@@ -360,6 +394,10 @@ class _Reads:
         self.client, self.opts, self.snap = client, opts, snap
         self.pool = ThreadPoolExecutor(max_workers=opts.workers)
         self.io = ThreadPoolExecutor(max_workers=opts.workers)
+        # The pod round is the longest read: its lists never wait behind the first round's.
+        self.pods = ThreadPoolExecutor(max_workers=opts.workers)
+        # Access reviews are small POSTs that only wait: twice the workers at once.
+        self.reviews = ThreadPoolExecutor(max_workers=2 * opts.workers)
         self.shaper = Shaper()
         # Parses pages while their lists fetch the next (a thread per list parsing at once: the GIL
         # lets one parse anyway, and each holds a parsed page).
@@ -367,21 +405,22 @@ class _Reads:
         self.jobs: list[tuple[KindInfo, str | None, str, Future[list[dict[str, Any]]]]] = []
 
     def submit(self, k: KindInfo, version: str, ns: str | None = None, selector: str = "",
-               store: bool = True, early: bool = False) -> Future[list[dict[str, Any]]]:
-        """One LIST; `store` = its items go into the snapshot; `early` = a small list, on the io executor."""
+               store: bool = True, early: bool = False, pods: bool = False) -> Future[list[dict[str, Any]]]:
+        """One LIST; `store` = its items go into the snapshot; `early` = a small list, on the io
+        executor; `pods` = a list of the pod round, on its own executor."""
         if early:
             fut = self.io.submit(_list_kind, self.client, self.opts, k, version, ns, selector, self.shaper)
         else:
-            fut = self.pool.submit(_list_kind, self.client, self.opts, k, version, ns, selector, self.shaper,
-                                   self.parse_pool)
+            fut = (self.pods if pods else self.pool).submit(_list_kind, self.client, self.opts, k, version, ns,
+                                                            selector, self.shaper, self.parse_pool)
         if store:
             self.jobs.append((k, ns, selector, fut))
         return fut
 
     def close(self) -> None:
         # A fatal error (401, TLS) in one read: do not start the reads still queued.
-        self.pool.shutdown(wait=True, cancel_futures=True)
-        self.io.shutdown(wait=True, cancel_futures=True)
+        for executor in (self.pool, self.pods, self.io, self.reviews):
+            executor.shutdown(wait=True, cancel_futures=True)
         self.parse_pool.shutdown(wait=True, cancel_futures=True)
 
     def absorb(self, progress: Callable[[str], None], tick: Callable[[str, int, int], None]) -> None:
@@ -506,7 +545,7 @@ def _load(
             why = pod_queries.mostly_llmd(_results(early, unserved)[0])
             plan = pod_queries.everything(why) if why else _plan_pods(planner, unserved)
             for q in plan.queries:
-                reads.submit(POD, "v1", q.namespace, q.selector)
+                reads.submit(POD, "v1", q.namespace, q.selector, pods=True)
             snap.pod_scope = plan.scope
             progress("pods: every pod (" + plan.why + ")" if plan.scope is None else
                      f"pods: {len(plan.scope.namespaces)} namespaces in full, {len(plan.scope.selectors)} selectors")
@@ -532,13 +571,19 @@ def _logs_and_reviews(reads: _Reads, logs_for: Callable[[Snapshot], list[LogRequ
     # RBAC objects they already have (and say which way each answer was found). None past the
     # deadline: an unasked question is evaluated statically, a failed one would be an error.
     questions = [] if client.deadline.passed() else (access_for(snap) if access_for else [])
-    answers = [reads.io.submit(_review, client, q) for q in questions[: opts.max_access_reviews]]
+    answers = [reads.reviews.submit(_review, client, q) for q in questions[: opts.max_access_reviews]]
     reqs = logs_for(snap)
-    # Logs are waits, not parsing: many of them go over twice the workers (half on fresh connections).
-    half = len(reqs) // 2 if len(reqs) > 2 * opts.workers else 0
+
+    def fetch(r: LogRequest) -> tuple[LogRequest, str | None | DataUnavailable]:
+        return _fetch_log(client, opts, r)
+
+    # Logs are waits, not parsing: beyond one executor's worth they go over both list executors, whose
+    # reads are done (their connections are open), and as many fresh workers.
     with ThreadPoolExecutor(max_workers=opts.workers) as more:
-        fetched = itertools.chain(more.map(lambda r: _fetch_log(client, opts, r), reqs[:half]),
-                                  reads.pool.map(lambda r: _fetch_log(client, opts, r), reqs[half:]))
+        executors = [reads.pool, reads.pods, more] if len(reqs) > opts.workers else [reads.pool]
+        share = -(-len(reqs) // len(executors))
+        fetched = itertools.chain.from_iterable([
+            ex.map(fetch, reqs[i * share:(i + 1) * share]) for i, ex in enumerate(executors)])
         for done, (req, res) in enumerate(fetched, 1):
             tick("logs", done, len(reqs))
             if isinstance(res, DataUnavailable):
