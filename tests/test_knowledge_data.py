@@ -391,3 +391,51 @@ def test_gpu_labels_models_and_builds() -> None:
                 _check_range(where, entry["versions"])
             floor = entry.get("min_compute_capability")
             assert floor is None or re.fullmatch(r"\d+\.\d", floor), f"{where}: {floor!r}"
+
+
+# ---- the JSON copies the tool loads (src/llmd_doctor/compiled_facts.py) ------------------------------
+
+from pathlib import Path  # noqa: E402
+
+from llmd_doctor import compiled_facts  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+FACT_FILES = compiled_facts.yaml_files(ROOT)
+
+
+@pytest.mark.parametrize("path", FACT_FILES, ids=lambda p: p.name)
+def test_every_facts_file_has_a_fresh_json_copy(path: Path) -> None:
+    """Run `python -m llmd_doctor.compiled_facts` after editing a facts file."""
+    copy = path.with_suffix(".json")
+    assert copy.exists(), f"{copy.relative_to(ROOT)} is missing: run python -m llmd_doctor.compiled_facts"
+    assert copy.read_text("utf-8") == compiled_facts.compiled(path.read_bytes()), (
+        f"{copy.relative_to(ROOT)} is stale: run python -m llmd_doctor.compiled_facts")
+    assert json_data(copy) == yaml.safe_load(path.read_text("utf-8"))
+
+
+def json_data(path: Path) -> Any:
+    import json
+
+    return json.loads(path.read_text("utf-8"))["data"]
+
+
+def test_a_stale_or_broken_copy_is_ignored_and_the_yaml_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pkg = tmp_path / "factspkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "f.yaml").write_text("a: 1\nb: [x, y]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert compiled_facts.load("factspkg", "f") == {"a": 1, "b": ["x", "y"]}  # no copy: the YAML
+    (pkg / "f.json").write_text(compiled_facts.compiled((pkg / "f.yaml").read_bytes()) or "")
+    (pkg / "f.yaml").write_text("a: 2\nb: [x, y]\n")  # edited, not compiled: the copy is stale
+    assert compiled_facts.load("factspkg", "f") == {"a": 2, "b": ["x", "y"]}
+    (pkg / "f.json").write_text("{not json")
+    assert compiled_facts.load("factspkg", "f") == {"a": 2, "b": ["x", "y"]}
+    (pkg / "f.json").write_text(compiled_facts.compiled((pkg / "f.yaml").read_bytes()) or "")
+    assert compiled_facts.load("factspkg", "f") == {"a": 2, "b": ["x", "y"]}
+
+
+def test_data_json_cannot_hold_exactly_gets_no_copy() -> None:
+    assert compiled_facts.compiled(b"released: 2025-01-01\n") is None  # a date
+    assert compiled_facts.compiled(b"1: one\n") is None  # an integer key
+    assert compiled_facts.compiled(b"a: [1, 2.5, true, null]\n") is not None

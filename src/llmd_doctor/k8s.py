@@ -35,7 +35,10 @@ def labels(o: Obj) -> dict[str, str]:
 
 def condition(o: Obj, ctype: str, conditions: list[Obj] | None = None) -> Obj | None:
     conds = conditions if conditions is not None else (o.get("status") or {}).get("conditions") or []
-    return next((c for c in conds if isinstance(c, dict) and c.get("type") == ctype), None)
+    for c in conds:  # a loop, not next(genexpr): pod_ready runs this ~10 times per pod
+        if isinstance(c, dict) and c.get("type") == ctype:
+            return c
+    return None
 
 
 def cond_text(c: Obj | None, ctype: str) -> str:
@@ -140,10 +143,9 @@ def _parse_args(argv: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 
 def container_statuses(pod: Obj, init: bool = True) -> list[Obj]:
     st = pod.get("status") or {}
-    out = list(st.get("containerStatuses") or [])
-    if init:
-        out += list(st.get("initContainerStatuses") or [])
-    return [c for c in out if isinstance(c, dict)]
+    main = st.get("containerStatuses") or []
+    extra = (st.get("initContainerStatuses") or []) if init else []
+    return [c for part in (main, extra) for c in part if isinstance(c, dict)]
 
 
 def pod_ready(pod: Obj) -> bool:

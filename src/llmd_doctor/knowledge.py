@@ -18,18 +18,14 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from llmd_doctor import compiled_facts
 from llmd_doctor import versions as v
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @cache
 def load(name: str) -> Any:
-    """A knowledge file by stem (`epp_releases`), parsed once."""
-    text = resources.files("llmd_doctor.checks").joinpath("knowledge", f"{name}.yaml").read_text("utf-8")
-    return yaml.load(text, Loader=_Loader)
+    """A knowledge file by stem (`epp_releases`), parsed once (from its JSON copy: compiled_facts.py)."""
+    return compiled_facts.load("llmd_doctor.checks", name, "knowledge")
 
 
 def _t(value: Any) -> tuple[str, ...]:
@@ -180,7 +176,8 @@ def excerpt(lines: list[str], text: str, m: re.Match[str], width: int = 160) -> 
 
 def _signature_files() -> list[str]:
     folder = resources.files("llmd_doctor.checks").joinpath("knowledge")
-    return sorted(f.name[: -len(".yaml")] for f in folder.iterdir() if f.name.startswith("signatures_"))
+    return sorted(f.name[: -len(".yaml")] for f in folder.iterdir()
+                  if f.name.startswith("signatures_") and f.name.endswith(".yaml"))
 
 
 def _compile(patterns: Any) -> tuple[re.Pattern[str], ...]:

@@ -15,12 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from importlib import resources
 from typing import Any
 
-import yaml
-
-from llmd_doctor import k8s
+from llmd_doctor import compiled_facts, k8s
 from llmd_doctor import versions as v
 from llmd_doctor.knowledge import Signature, signature_from
 
@@ -391,7 +388,5 @@ def common_condition_signatures() -> list[dict[str, Any]]:
 
 
 def load_facts(module: str, name: str) -> dict[str, Any]:
-    """The `<name>.yaml` beside a plugin module."""
-    package = module.rsplit(".", 1)[0]
-    text = resources.files(package).joinpath(f"{name}.yaml").read_text("utf-8")
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    """The `<name>.yaml` beside a plugin module (from its JSON copy: compiled_facts.py)."""
+    return compiled_facts.load(module.rsplit(".", 1)[0], name)
