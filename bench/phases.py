@@ -32,9 +32,9 @@ t_imports = time.perf_counter() - t0
 kc = sys.argv[1]
 seen = {}
 build = runmod.build_snapshot
-def timed_build(opts, specs):
+def timed_build(opts, specs, *rest):
     t = time.perf_counter()
-    snap = build(opts, specs)
+    snap = build(opts, specs, *rest)
     seen.update(snap=snap, build_s=time.perf_counter() - t,
                 rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return snap

@@ -375,3 +375,24 @@ def test_an_object_of_impossible_shape_is_named_once_and_left_out(tmp_path: Path
     assert warned == [w for w in offline.warnings if name in w] and len(warned) == 1, snap.warnings
     assert "malformed field spec.containers[0]" in warned[0]
     assert name not in {p["metadata"]["name"] for p in snap.list("Pod")}
+
+
+def test_connecting_and_discovery_start_before_the_checks_load(tmp_path: Path) -> None:
+    """`check` connects and discovers while it loads its check modules; what it then reads is the
+    same, and an error of the checks (a bad --checks-dir) is still the one said."""
+    from llmd_doctor.errors import UsageError
+    from llmd_doctor.run import connect_early, diagnose
+
+    with FakeApiServer(EXAMPLES / "healthy") as srv:
+        opts = RunOptions(kubeconfig=srv.kubeconfig(tmp_path / "k"))
+        conn = connect_early(opts)
+        _, version = conn.client()
+        served = conn.served()
+        assert version == srv.data.manifest.get("serverVersion", version)
+        assert isinstance(served, dict) and served.get("InferencePool.inference.networking.x-k8s.io")
+        assert [r.path for r in srv.requests][:1] == ["/version"]
+        snap = build_snapshot(opts, choose_specs(opts), conn)
+        assert snap.served == served and snap.source.server_version == version
+        with pytest.raises(UsageError, match="--checks-dir .*not a directory"):
+            diagnose(RunOptions(kubeconfig=opts.kubeconfig, checks_dirs=[str(tmp_path / "none")]))
+    assert connect_early(RunOptions(bundle=str(EXAMPLES / "healthy"))) is None

@@ -100,10 +100,15 @@ def _judge(snap: Snapshot, nodes: list[Obj], wanting: list[Obj], res: str, sims:
     unplaceable: list[tuple[Obj, list[str]]] = []
     usable: dict[str, Obj] = {}
     judged: dict[tuple[str, int], tuple[bool, list[str]]] = {}
+    # Replicas hold the very same constraint parts (sources/prune.Sharer): their text is made once.
+    texts: dict[tuple[int, ...], tuple[list[Any], str]] = {}
     for p, want in zip(wanting, amounts, strict=True):
         spec = k8s.pod_spec(p)
-        sig = (json.dumps([spec.get("nodeSelector"), spec.get("tolerations"), spec.get("affinity")],
-                          sort_keys=True, default=str), want)
+        parts = [spec.get("nodeSelector"), spec.get("tolerations"), spec.get("affinity")]
+        held = texts.get(key := tuple(map(id, parts)))
+        if held is None:
+            held = texts[key] = (parts, json.dumps(parts, sort_keys=True, default=str))
+        sig = (held[1], want)
         if sig not in judged:
             why: list[str] = []
             ok = False

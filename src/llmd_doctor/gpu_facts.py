@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from llmd_doctor import k8s, knowledge
@@ -99,7 +99,8 @@ def _one_line(text: Any) -> str:
     return " ".join(str(text).split())
 
 
-def floors(image: str) -> list[Floor]:
+@lru_cache(maxsize=256)  # asked per model-server group: the groups of a cluster run a few images
+def floors(image: str) -> tuple[Floor, ...]:
     """Every floor that applies to the image: the image's own, its vLLM release's wheels, its PyTorch and
     CUDA builds (from the llm-d image pins)."""
     out: list[Floor] = []
@@ -126,7 +127,7 @@ def floors(image: str) -> list[Floor]:
             if v.in_range(cuda, str(e["versions"])):
                 out.append(Floor(cc_of(e["min_compute_capability"]) or (0, 0), f"CUDA {pin['cuda']}",
                                  _one_line(e["source"])))
-    return out
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ class Kernels:
         return False
 
 
+@lru_cache(maxsize=256)
 def kernels(image: str) -> Kernels | None:
     for e in _entries(image):
         if e.get("kernels_built_for"):

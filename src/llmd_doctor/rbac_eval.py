@@ -90,6 +90,8 @@ class Rbac:
         self._bindings_by_ns: dict[str, list[Obj]] = {}
         for b in self.role_bindings:
             self._bindings_by_ns.setdefault(k.namespace(b), []).append(b)
+        # Cluster-wide grants per subject: every question of a subject (a dozen per EPP) reads them.
+        self._cluster_grants: dict[tuple[str, tuple[str, ...]], list[tuple[list[Obj], Grant]]] = {}
 
     # ---- questions ------------------------------------------------------------------------
 
@@ -117,13 +119,9 @@ class Rbac:
     def _grants(
         self, subject: Subject, namespace: str | None, include_dangling: bool = False
     ) -> Iterator[tuple[list[Obj], Grant]]:
-        for b in self.cluster_role_bindings:
-            ref = b.get("roleRef") or {}
-            if ref.get("kind") != "ClusterRole" or not _binds(b, subject, None):
-                continue
-            rules = self._cluster_rules.get(str(ref.get("name")), _MISSING)
+        for rules, grant in self._cluster_grants_of(subject):
             if rules is not _MISSING or include_dangling:
-                yield rules, Grant(f"ClusterRoleBinding/{k.name(b)}", f"ClusterRole/{ref.get('name')}")
+                yield rules, grant
         if namespace is None:  # RoleBindings never grant cluster-wide requests
             return
         for b in self._bindings_by_ns.get(namespace, []):
@@ -141,6 +139,19 @@ class Rbac:
                 continue
             if rules is not _MISSING or include_dangling:
                 yield rules, Grant(f"RoleBinding/{bns}/{k.name(b)}", role)
+
+
+    def _cluster_grants_of(self, subject: Subject) -> list[tuple[list[Obj], Grant]]:
+        key = (subject.user, tuple(subject.groups))
+        found = self._cluster_grants.get(key)
+        if found is None:
+            found = self._cluster_grants[key] = []
+            for b in self.cluster_role_bindings:
+                ref = b.get("roleRef") or {}
+                if ref.get("kind") == "ClusterRole" and _binds(b, subject, None):
+                    found.append((self._cluster_rules.get(str(ref.get("name")), _MISSING),
+                                  Grant(f"ClusterRoleBinding/{k.name(b)}", f"ClusterRole/{ref.get('name')}")))
+        return found
 
 
 _MISSING: list[Obj] = []  # identity marker: a binding whose role does not exist

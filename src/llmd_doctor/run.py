@@ -50,7 +50,31 @@ def choose_specs(opts: RunOptions) -> list[CheckSpec]:
         raise UsageError(str(e)) from e
 
 
-def build_snapshot(opts: RunOptions, specs: list[CheckSpec]) -> Snapshot:
+def connect_early(opts: RunOptions) -> Any:
+    """For a live run, connecting and discovery started now, while the checks load (sources/live.Connection)."""
+    if opts.bundle:
+        return None
+    from llmd_doctor.sources.live import Connection
+
+    return Connection(_live_options(opts))
+
+
+def _live_options(opts: RunOptions) -> Any:
+    from llmd_doctor.sources.live import LiveOptions
+
+    return LiveOptions(
+        kubeconfig=opts.kubeconfig,
+        context=opts.context,
+        namespaces=opts.namespaces or None,
+        request_timeout=opts.request_timeout,
+        page_size=opts.chunk_size,
+        progress=opts.progress,
+        deadline=opts.deadline,
+        prune=True,  # check reads each object once, for the checks; collect keeps them whole
+    )
+
+
+def build_snapshot(opts: RunOptions, specs: list[CheckSpec], connection: Any = None) -> Snapshot:
     if opts.bundle:
         from llmd_doctor.snapshot import NotCollected
         from llmd_doctor.sources.bundle import BundleError, load_bundle
@@ -61,24 +85,16 @@ def build_snapshot(opts: RunOptions, specs: list[CheckSpec]) -> Snapshot:
             raise UsageError(str(e)) from e
         gc.freeze()  # what was read lives to the end: the collections the checks trigger skip it
         return snap
-    from llmd_doctor.sources.live import LiveOptions, LiveSourceError, load_live
+    from llmd_doctor.sources.live import LiveSourceError, load_live
 
-    live = LiveOptions(
-        kubeconfig=opts.kubeconfig,
-        context=opts.context,
-        namespaces=opts.namespaces or None,
-        request_timeout=opts.request_timeout,
-        page_size=opts.chunk_size,
-        progress=opts.progress,
-        deadline=opts.deadline,
-        prune=True,  # check reads each object once, for the checks; collect keeps them whole
-    )
+    live = connection.opts if connection is not None else _live_options(opts)
     try:
         return load_live(
             needed_kinds(specs),
             lambda snap: needed_logs(specs, snap),
             live,
             access_for=lambda snap: needed_access(specs, snap, live.max_access_reviews),
+            connection=connection,
         )
     except LiveSourceError as e:
         raise UsageError(str(e)) from e
@@ -105,8 +121,9 @@ def run_probe_stage(opts: RunOptions, specs: list[CheckSpec], snapshot: Snapshot
 def diagnose(opts: RunOptions) -> Report:
     started = time.perf_counter()
     started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    connection = connect_early(opts)
     specs = choose_specs(opts)
-    snapshot = build_snapshot(opts, specs)
+    snapshot = build_snapshot(opts, specs, connection)
     run_probe_stage(opts, specs, snapshot)
     results = run_checks(specs, snapshot, opts.check_options)
     warnings = list(snapshot.warnings)

@@ -101,6 +101,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: a burst of new connections overflows it and the kernel
+    # drops SYNs, which clients retry after a second. kube-apiserver (Go) listens with the system's
+    # somaxconn (4096 on current kernels).
+    request_queue_size = 4096
     owner: FakeApiServer
     tls: ssl.SSLContext
 

@@ -18,6 +18,7 @@ import contextlib
 import gc
 import itertools
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -45,7 +46,7 @@ from llmd_doctor.sources.kubeclient import (
 )
 from llmd_doctor.sources.pages import Page, PageKind, Shaper, read_page
 
-__all__ = ["LiveOptions", "LiveSourceError", "load_live"]
+__all__ = ["Connection", "LiveOptions", "LiveSourceError", "load_live"]
 
 # Secrets are only ever read as metadata: the server never sends their values.
 METADATA_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
@@ -373,14 +374,62 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+class Connection:
+    """Connecting and discovery, started before the kinds to list are known: `check` starts them and
+    then loads its check modules (~0.1 s of CPU) while these requests wait on the network."""
+
+    def __init__(self, opts: LiveOptions):
+        self.opts = opts
+        self.started = time.perf_counter()
+        self._connected, self._discovered = threading.Event(), threading.Event()
+        self._client: tuple[KubeClient, str | None] | None = None
+        self._served: dict[str, list[str]] | DataUnavailable | None = None
+        self._error: BaseException | None = None  # the run cannot go on (LiveSourceError)
+        threading.Thread(target=self._run, name="llmd-doctor-connect", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._client = _connect(self.opts)
+            self._connected.set()
+            # Discover every group llmd-doctor knows, so "not served" is always an answer, never a guess.
+            crd_groups = {k.group for k in KINDS.values() if k.group not in CORE_GROUPS}
+            with ThreadPoolExecutor(max_workers=self.opts.workers) as pool:
+                self._served = _discover(self._client[0], pool, crd_groups) if crd_groups else {}
+        except DataUnavailable as e:
+            self._served = e
+        except BaseException as e:  # handed to the reader, in its thread
+            self._error = e
+        finally:
+            self._connected.set()
+            self._discovered.set()
+
+    def client(self) -> tuple[KubeClient, str | None]:
+        """The client and the server's version, as soon as connected; LiveSourceError when it cannot be."""
+        self._connected.wait()
+        if self._client is None:
+            assert self._error is not None
+            raise self._error
+        return self._client
+
+    def served(self) -> dict[str, list[str]] | DataUnavailable:
+        """Served versions per kind, or why discovery failed."""
+        self._discovered.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._served is not None
+        return self._served
+
+
 def load_live(
     kinds: Iterable[str],
     logs_for: Callable[[Snapshot], list[LogRequest]],
     opts: LiveOptions,
     access_for: Callable[[Snapshot], list[AccessQuestion]] | None = None,
+    connection: Connection | None = None,
 ) -> Snapshot:
+    """Read the cluster; `connection`: connecting and discovery already under way (`Connection(opts)`)."""
     with _gc_paused():
-        return _load(list(kinds), logs_for, opts, access_for)
+        return _load(list(kinds), logs_for, opts, access_for, connection or Connection(opts))
 
 
 class _Reads:
@@ -483,9 +532,10 @@ def _load(
     logs_for: Callable[[Snapshot], list[LogRequest]],
     opts: LiveOptions,
     access_for: Callable[[Snapshot], list[AccessQuestion]] | None,
+    connection: Connection,
 ) -> Snapshot:
-    started = time.perf_counter()
-    client, server_version = _connect(opts)
+    started = connection.started
+    client, server_version = connection.client()
     progress = opts.progress or (lambda _msg: None)
     tick = opts.tick or (lambda _phase, _done, _total: None)
     wanted = [info(k) for k in kinds]
@@ -518,15 +568,13 @@ def _load(
         for k in todo:
             if k.group in CORE_GROUPS or k in PLANNER_KINDS:
                 submit(k, k.versions[0])
-        # Discover every group llmd-doctor knows, so "not served" is always an answer, never a guess.
-        crd_groups = {k.group for k in KINDS.values() if k.group not in CORE_GROUPS}
         discovery_error: DataUnavailable | None = None
-        try:
-            served = _discover(client, reads.io, crd_groups) if crd_groups else {}
-            snap.served = served
-        except DataUnavailable as e:
-            snap.warnings.append(f"discovery failed ({e}); custom resources were not read")
-            served, discovery_error = None, e
+        found = connection.served()
+        if isinstance(found, DataUnavailable):
+            snap.warnings.append(f"discovery failed ({found}); custom resources were not read")
+            served, discovery_error = None, found
+        else:
+            served = snap.served = found
         lap("discovery")
         for k in sorted(todo, key=lambda k: k.key not in pod_queries.EARLY):  # pools first
             if k.group in CORE_GROUPS or k in PLANNER_KINDS:

@@ -42,7 +42,13 @@ def argv(container: Obj) -> list[str]:
 
 @per_object
 def is_epp_container(c: Obj) -> bool:
-    return bool(EPP_IMAGE.search(str(c.get("image", "")))) or any(f in k8s.parse_args(argv(c)) for f in EPP_POOL_FLAGS)
+    if EPP_IMAGE.search(str(c.get("image", ""))):
+        return True
+    args = argv(c)
+    # A flag's name is in the text of an argument: most containers have none, and are not parsed.
+    if not any(f in a for a in args for f in EPP_POOL_FLAGS):
+        return False
+    return any(f in k8s.parse_args(args) for f in EPP_POOL_FLAGS)
 
 
 def epp_container(workload: Obj) -> Obj | None:

@@ -191,6 +191,7 @@ class ServerGroup:
     workload: Obj | None = None
     pods: list[Obj] = field(default_factory=list)
     pools: list[Pool] = field(default_factory=list)  # the pools whose selector matches its pods
+    _ready: tuple[tuple[int, int], list[Obj]] | None = field(default=None, repr=False)
 
     @property
     def ref(self) -> str:
@@ -205,7 +206,11 @@ class ServerGroup:
 
     @property
     def ready(self) -> list[Obj]:
-        return [p for p in self.pods if k8s.pod_ready(p)]
+        # Asked by many checks for every group: computed again only when the pods list changed.
+        key = (id(self.pods), len(self.pods))
+        if self._ready is None or self._ready[0] != key:
+            self._ready = (key, [p for p in self.pods if k8s.pod_ready(p)])
+        return self._ready[1]
 
     @property
     def noun(self) -> str:
