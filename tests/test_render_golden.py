@@ -50,3 +50,15 @@ def test_renderers_are_pure() -> None:
     report = synthetic_report()
     for name, render in RENDERERS.items():
         assert render(report) == render(report), name
+
+
+def test_the_json_written_in_batches_is_the_rendered_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    """stdout gets the JSON as it is encoded (renderers/json.write_json): the same text, in pieces."""
+    from llmd_doctor.renderers import json as json_renderer
+
+    monkeypatch.setattr("llmd_doctor.report.__version__", FROZEN_VERSION)
+    monkeypatch.setattr(json_renderer, "BATCH", 7)  # many writes, from a small report
+    writes: list[str] = []
+    json_renderer.write_json(synthetic_report(), writes.append)
+    assert len(writes) > 3
+    assert "".join(writes) == (GOLDEN / "report.json").read_text(encoding="utf-8")

@@ -140,6 +140,11 @@ def emit(report: Report, fmt: str, *, file: str | None, color: Color, quiet: boo
         return
     if quiet and fmt == "text":
         return
+    if fmt == "json":  # written as it is encoded (renderers/json.write_json)
+        from llmd_doctor.renderers.json import write_json
+
+        write_json(report, sys.stdout.write)
+        return
     colored = fmt == "text" and color_enabled(color)
     width = typer.get_terminal_size()[0] if colored else 100
     text = render(report, fmt, fail_on=fail_on, template=template, color=colored, width=width, verbose=verbose)

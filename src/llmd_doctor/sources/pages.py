@@ -69,7 +69,9 @@ def read_page(body: bytes, pk: PageKind, shape: Callable[[dict[str, Any], PageKi
     if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list):
         raise ApiError(f"list {plural}: the response is not a list")
     page = Page()
-    for item in doc.get("items") or []:
+    items = doc.get("items") or []
+    for i, item in enumerate(items):
+        items[i] = None  # each parsed item is freed once shaped, not with the whole page
         if not isinstance(item, dict):
             continue
         # List items of built-in kinds carry no apiVersion/kind; metadata-only items carry the wrong ones.

@@ -77,9 +77,17 @@ POD_SPEC: dict[str, Spec] = {
     "hostname": KEEP, "subdomain": KEEP, "securityContext": KEEP, "imagePullSecrets": KEEP,
     "schedulingGates": KEEP, "dnsPolicy": KEEP, "dnsConfig": KEEP,
 }
+# A pod's conditions without their times (no check reads when a pod condition last changed): the
+# conditions of replicas in the same state are then equal, and shared (see SHARED). Container
+# statuses without the runtime's container and image IDs.
+POD_STATUS: dict[str, Spec] = {
+    "...": True, "hostIPs": False, "podIPs": False,
+    "conditions": {"...": True, "lastProbeTime": False, "lastTransitionTime": False},
+    "containerStatuses": {"...": True, "containerID": False, "imageID": False},
+    "initContainerStatuses": {"...": True, "containerID": False, "imageID": False},
+}
 POD: dict[str, Spec] = {
-    "apiVersion": KEEP, "kind": KEEP, "metadata": METADATA, "spec": POD_SPEC,
-    "status": {"...": True, "hostIPs": False, "podIPs": False},
+    "apiVersion": KEEP, "kind": KEEP, "metadata": METADATA, "spec": POD_SPEC, "status": POD_STATUS,
 }
 # Workloads: their pod template as a pod's spec, the rest whole.
 TEMPLATE: dict[str, Spec] = {"metadata": METADATA, "spec": POD_SPEC}
