@@ -10,6 +10,8 @@ import functools
 import re
 from typing import Any
 
+from llmd_doctor.memo import per_object
+
 Obj = dict[str, Any]
 
 
@@ -149,7 +151,13 @@ def container_statuses(pod: Obj, init: bool = True) -> list[Obj]:
 
 
 def pod_ready(pod: Obj) -> bool:
-    c = condition(pod, "Ready")
+    conds = (pod.get("status") or {}).get("conditions")
+    return _ready_in(conds) if isinstance(conds, list) else False
+
+
+@per_object  # replicas in the same state share their conditions (sources/prune.py drops their times)
+def _ready_in(conds: list[Obj]) -> bool:
+    c = condition({}, "Ready", conds)
     return bool(c and c.get("status") == "True")
 
 

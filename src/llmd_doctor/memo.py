@@ -18,17 +18,18 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 R = TypeVar("R")
+T = TypeVar("T")
 Obj = dict[str, Any]
 
 SIZE = 4096
 
 
-def per_object(fn: Callable[[Obj], R]) -> Callable[[Obj], R]:
-    """`fn(obj)` once per object (a container dict, shared between replicas)."""
-    cache: dict[int, tuple[Obj, R]] = {}
+def per_object(fn: Callable[[T], R]) -> Callable[[T], R]:
+    """`fn(obj)` once per object (a container dict or a conditions list, shared between replicas)."""
+    cache: dict[int, tuple[T, R]] = {}
 
     @functools.wraps(fn)
-    def remembered(obj: Obj) -> R:
+    def remembered(obj: T) -> R:
         hit = cache.get(id(obj))
         if hit is not None and hit[0] is obj:
             return hit[1]

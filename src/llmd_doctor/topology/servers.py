@@ -142,8 +142,13 @@ def _flag_values(args: list[str], flag: str) -> list[str]:
 def model_names(c: Obj, vllm_only: bool = True) -> list[str] | None:
     """Model names a vLLM container serves: --served-model-name, else `vllm serve <model>` / --model,
     plus LoRA adapter names; None when it is not a vLLM container (any container with `vllm_only=False`)."""
-    names = _model_names(tuple(argv(c)), vllm_only)
+    names = _vllm_model_names(c) if vllm_only else _model_names(tuple(argv(c)), False)
     return list(names) if names is not None else None
+
+
+@per_object  # asked per pod and per check; replicas share the container
+def _vllm_model_names(c: Obj) -> tuple[str, ...] | None:
+    return _model_names(tuple(argv(c)), True)
 
 
 @functools.lru_cache(maxsize=4096)  # the pods of one workload share their arguments
