@@ -352,3 +352,22 @@ def test_a_deployments_old_revision_scaled_to_zero_decides_no_pod_list() -> None
            and r["metadata"].get("ownerReferences")]
     assert old and not any(pod_queries._template(r) is t for r in old for t in seen)
     assert any(q.namespace is not None and "qwen" in q.why for q in plan.queries), plan.queries
+
+
+def test_the_compiled_keep_lists_cut_as_the_spec_language_says() -> None:
+    """`prune` runs each kind's keep-list compiled (prune._compile); `prune_value` reads the spec
+    language plainly. Every object of every example and case, of every kind, is cut the same."""
+    from llmd_doctor.sources.prune import ANY_KIND as ANY_SPEC
+    from llmd_doctor.sources.prune import SPECS, prune_value
+
+    datas = [read_bundle(ROOT / "examples" / name) for name in EXAMPLES] + [_case(p) for p in CASES]
+    seen: set[str] = set()
+    for data in datas:
+        for key, items in full(data).objects.items():
+            for o in items:
+                assert prune(copy.deepcopy(o), key) == prune_value(copy.deepcopy(o), SPECS.get(key, ANY_SPEC))
+                seen.add(key)
+    assert {"Pod", "Deployment.apps", "ReplicaSet.apps", "Node"} <= seen
+    odd = {"metadata": {"name": "x", "managedFields": [1], "annotations": "not a map"}, "spec": [1, {"a": 2}],
+           "status": {"conditions": [{"type": "Ready", "lastTransitionTime": "t"}, "odd"]}}
+    assert prune(copy.deepcopy(odd), "Pod") == prune_value(copy.deepcopy(odd), SPECS["Pod"])
