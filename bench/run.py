@@ -201,12 +201,12 @@ def table(rows: list[dict[str, Any]], timeout: float) -> str:
 
 PHASE_ROWS = (
     ("start-up and imports", "startup_s"),
-    ("connect (kubeconfig, /version)", "connect"),
+    ("connect (kubeconfig, /version), started while the checks load", "connect"),
     ("discovery", "discovery"),
     ("lists, first round (until the pod plan)", "lists"),
     ("pods and the rest of the lists", "pods"),
     ("logs and access reviews", "logs and reviews"),
-    ("reading the cluster, in all", "read_s"),
+    ("reading the cluster, once the checks are loaded", "read_s"),
     ("the checks", "checks_s"),
     ("loading checks, the probe, the report", "other_s"),
     ("render (JSON)", "render_s"),
