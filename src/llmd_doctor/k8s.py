@@ -106,7 +106,18 @@ def pod_spec(o: Obj) -> Obj:
 def pods_of(workload: Obj, pods: list[Obj]) -> list[Obj]:
     sel = (workload.get("spec") or {}).get("selector")
     ns = namespace(workload)
-    return [p for p in pods if namespace(p) == ns and match_selector(sel, labels(p))]
+    out = []
+    judged: dict[int, bool] = {}  # replicas share their labels (sources/prune.Sharer): match each set once
+    for p in pods:
+        if namespace(p) != ns:
+            continue
+        raw = meta(p).get("labels")
+        ok = judged.get(id(raw))
+        if ok is None:
+            ok = judged[id(raw)] = match_selector(sel, labels(p))
+        if ok:
+            out.append(p)
+    return out
 
 
 def image_tag(image: str) -> str | None:
