@@ -231,3 +231,27 @@ def test_fill_blanks_a_named_group_that_did_not_match() -> None:
     groups, _ = sig.match("To serve at least one request with the models's max seq len (131072), ...")
     assert knowledge.fill(sig.cause, groups, sig).endswith("sequence length (131072 tokens)")
     assert knowledge.fill("{unknown} stays", {}, sig) == "{unknown} stays"  # not a group of the signature
+
+
+AGW_PANIC = """\
+2026-01-20T09:14:02.118923Z\tinfo\tagentgateway\tversion: 1.0.0
+2026-01-20T09:14:02.121554Z\tinfo\tstate_manager\tloading config from xds
+thread 'agentgateway-worker' panicked at crates/agentgateway/src/http/ext_proc.rs:231:42:
+called `Option::unwrap()` on a `None` value
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
+"""
+
+
+def test_agentgateway_data_plane_rust_panic_is_named_from_its_log() -> None:
+    """agentgateway's proxy is Rust: its panic (message and source line) is the crash's cause, by no signature."""
+    assert_generic(AGW_PANIC, "panicked at", "ext_proc.rs")
+    sc = example("healthy-agentgateway")
+    p = pod(sc, "inference-gateway-")
+    crash(p, "agentgateway", code=101, restarts=12)
+    sc.set_log("default", p["metadata"]["name"], "agentgateway", AGW_PANIC, previous=True)
+    r = run(sc, "gateway.implementation")
+    crashes = [f for f in r.findings if "agentgateway crash-loops" in f.message]
+    assert len(crashes) == 1, [f.message for f in r.findings]
+    assert ("crash-loops (CrashLoopBackOff, 12 restarts, last exit 101): panic in thread 'agentgateway-worker': "
+            "called `Option::unwrap()` on a `None` value") in crashes[0].message
+    assert any("crates/agentgateway/src/http/ext_proc.rs:231:42" in e for e in crashes[0].evidence), crashes[0].evidence

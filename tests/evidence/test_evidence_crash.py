@@ -322,3 +322,109 @@ def test_ray_worker_exception_beats_the_driver():
 def test_prefixes_are_peeled(raw, proc, level, text):
     [line] = list(split_lines([raw]))
     assert (line.proc, line.level, line.text, line.raw) == (proc, level, text, raw)
+
+
+# ---- native gateways and proxies: Rust panics, Envoy's crash handler and critical records ---------------
+
+RUST_PANIC = """\
+2025-06-01T10:00:00.000000Z  INFO agentgateway: starting version=0.7.2
+thread 'main' panicked at crates/agentgateway/src/types/local.rs:412:58:
+called `Result::unwrap()` on an `Err` value: Error("unknown field `inferencePool`", line: 12, column: 7)
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
+"""
+
+RUST_PANIC_OLD = """\
+2024-03-01T10:00:00Z INFO starting
+thread 'tokio-runtime-worker' panicked at 'called `Option::unwrap()` on a `None` value', src/proxy/inbound.rs:88:31
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
+"""
+
+RUST_PANIC_BACKTRACE = """\
+thread 'main' panicked at crates/agentgateway/src/app.rs:77:10:
+failed to bind admin address: Address already in use (os error 98)
+stack backtrace:
+   0: rust_begin_unwind
+             at /rustc/90b35a6239c3d8bdabc530a6a0816f7ff89a0aaf/library/std/src/panicking.rs:665:5
+   1: core::panicking::panic_fmt
+             at /rustc/90b35a6239c3d8bdabc530a6a0816f7ff89a0aaf/library/core/src/panicking.rs:74:14
+   2: core::result::unwrap_failed
+             at /rustc/90b35a6239c3d8bdabc530a6a0816f7ff89a0aaf/library/core/src/result.rs:1700:5
+   3: agentgateway::app::run::{{closure}}
+             at ./crates/agentgateway/src/app.rs:77:10
+   4: tokio::runtime::park::CachedParkThread::block_on
+note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.
+"""
+
+ENVOY_CAUGHT = """\
+[2025-01-15 10:00:00.000][1][info][main] [source/server/server.cc:900] starting main dispatch loop
+[2025-01-15 10:00:05.000][14][critical][backtrace] [./source/server/backtrace.h:104] Caught Segmentation fault, suspect faulting address 0x0
+[2025-01-15 10:00:05.000][14][critical][backtrace] [./source/server/backtrace.h:91] Backtrace (use tools/stack_decode.py to get line numbers):
+[2025-01-15 10:00:05.000][14][critical][backtrace] [./source/server/backtrace.h:92] Envoy version: 0d2e5a9c/1.31.2/Clean/RELEASE/BoringSSL
+[2025-01-15 10:00:05.000][14][critical][backtrace] [./source/server/backtrace.h:96] #0: __restore_rt [0x7f3c0a8f5520]
+[2025-01-15 10:00:05.000][14][critical][backtrace] [./source/server/backtrace.h:96] #1: Envoy::Extensions::HttpFilters::ExtProc::Filter::onReceiveMessage() [0x55d1c2a3b4c5]
+[2025-01-15 10:00:05.000][14][critical][backtrace] [./source/server/backtrace.h:96] #2: Envoy::Grpc::AsyncStreamImpl::onData() [0x55d1c2a3b000]
+[2025-01-15 10:00:05.000][14][critical][backtrace] [./source/server/backtrace.h:98] end backtrace thread 14
+"""
+
+ENVOY_CONFIG_CRITICAL = """\
+[2025-01-15 10:00:00.100][1][info][main] [source/server/server.cc:430] initializing epoch 0 (base id=0, hot restart version=11.104)
+[2025-01-15 10:00:00.110][1][warning][config] [source/common/config/grpc_stream.h:191] StreamAggregatedResources gRPC config stream to xds-grpc closed: 14, connection error
+[2025-01-15 10:00:00.123][1][critical][main] [source/server/server.cc:131] error initializing configuration '/etc/envoy/envoy.yaml': Proto constraint validation failed (ClusterValidationError.Name: value length must be at least 1 characters): name: ""
+[2025-01-15 10:00:00.124][1][info][main] [source/server/server.cc:1060] exiting
+"""
+
+ISTIO_PROXY_CRITICAL = (
+    "2025-01-15T10:00:00.123456Z\tcritical\tenvoy main external/envoy/source/server/server.cc:131\terror initializing "
+    "configuration '': Invalid path: /etc/istio/proxy/grpc-bootstrap.json\tthread=1\n"
+    "2025-01-15T10:00:00.123500Z\tinfo\tenvoy main external/envoy/source/server/server.cc:1060\texiting\tthread=1\n")
+
+
+def test_rust_panic_names_message_and_location_generic_path():
+    assert_generic(RUST_PANIC, "panicked at", "unknown field `inferencePool`")
+    r = root_error(RUST_PANIC, {"exitCode": 101, "reason": "Error"})
+    assert r.kind == "rust-panic"
+    assert r.summary == ("panic in thread 'main': called `Result::unwrap()` on an `Err` value: "
+                         'Error("unknown field `inferencePool`", line: 12, column: 7)')
+    assert r.location == "crates/agentgateway/src/types/local.rs:412:58"
+    assert r.excerpt[0].startswith("thread 'main' panicked at")
+    assert r.exit_meaning == "exited 101: the code a Rust program (agentgateway, ztunnel) exits with when it panics"
+
+
+def test_rust_panic_before_rust_1_73_and_with_a_backtrace():
+    r = root_error(RUST_PANIC_OLD)
+    assert (r.kind, r.summary, r.location) == (
+        "rust-panic", "panic in thread 'tokio-runtime-worker': called `Option::unwrap()` on a `None` value",
+        "src/proxy/inbound.rs:88:31")
+    r = root_error(RUST_PANIC_BACKTRACE)
+    assert r.summary == "panic in thread 'main': failed to bind admin address: Address already in use (os error 98)"
+    # the first frame outside std, core and tokio
+    assert r.location == "agentgateway::app::run::{{closure}} (./crates/agentgateway/src/app.rs:77:10)"
+
+
+def test_rust_runtime_abort():
+    r = root_error("thread 'main' has overflowed its stack\nfatal runtime error: stack overflow\n")
+    assert r.summary == "fatal runtime error: stack overflow (the Rust runtime aborted the process)"
+
+
+def test_envoy_crash_handler_names_the_signal_and_the_first_frame_outside_the_handler():
+    assert_generic(ENVOY_CAUGHT, "suspect faulting address", "ExtProc::Filter::onReceiveMessage")
+    r = root_error(ENVOY_CAUGHT, {"exitCode": 139, "reason": "Error"})
+    assert r.kind == "envoy-crash"
+    assert r.summary == ("Envoy caught Segmentation fault (faulting address 0x0) in "
+                         "Envoy::Extensions::HttpFilters::ExtProc::Filter::onReceiveMessage()")
+    assert len(r.excerpt) == 2 and "#1: Envoy::Extensions" in r.excerpt[1]
+
+
+def test_envoy_critical_record_is_the_cause_and_its_dump_lines_are_not():
+    r = root_error(ENVOY_CONFIG_CRITICAL, {"exitCode": 1, "reason": "Error"})
+    assert r.kind == "structured" and r.location == "source/server/server.cc:131"
+    assert r.summary.startswith("CRITICAL error initializing configuration '/etc/envoy/envoy.yaml': Proto constraint")
+    r = root_error(ISTIO_PROXY_CRITICAL, {"exitCode": 1, "reason": "Error"})
+    assert r.summary == ("CRITICAL error initializing configuration '': Invalid path: "
+                         "/etc/istio/proxy/grpc-bootstrap.json")
+    assert r.location == "external/envoy/source/server/server.cc:131"
+    # Only the tail of a crash dump: its lines are not errors; the supervisor's line says what happened.
+    tail = ("[2017-06-21 15:51:19.311][46][critical][backtrace] end backtrace thread 0\n"
+            "W0621 15:51:19.324500       1 agent.go:200] Epoch 0 terminated with an error: signal: segmentation "
+            "fault (core dumped)\n")
+    assert root_error(tail).summary == "segmentation fault (native code crashed)"

@@ -1,7 +1,9 @@
 """The root error of a crashed container, read from any log: no catalogue of known failures needed.
 
 `root_error(log, termination)` looks, in this order, for
-1. a Go `panic:` / `fatal error:` and the first frame outside the Go runtime;
+1. a Go `panic:` / `fatal error:` and the first frame outside the Go runtime; a Rust panic (agentgateway,
+   ztunnel) or Envoy's crash handler (`Caught Segmentation fault`) and the first frame outside the
+   runtimes (native_crash.py);
 2. a Python traceback, following exception chains and vLLM's multi-process output to the exception that
    started it (an engine worker's, not the API server's "See root cause above");
 3. a fatal structured record (zap `fatal`/`panic`/`dpanic`, klog `F`, logrus `fatal`);
@@ -25,6 +27,7 @@ from typing import Any
 from .exit_codes import exit_code_meaning
 from .go_panic import go_crash
 from .lines import MAX_LINE, Log, clip, fold
+from .native_crash import envoy_crash, rust_panic
 from .python_tb import WRAPPER_TEXT, PyException, is_consequence, tracebacks
 from .structured import ERROR_LEVELS, FATAL_LEVELS, Entry, parse_entry, quick_level
 
@@ -33,6 +36,8 @@ _EXCERPT_LINES = 8
 _TB_MARGIN = 300  # lines after the last traceback frame searched for its exception (other processes interleave)
 _TB_WINDOW = 10_000  # at most this many lines before the last traceback mark are read for tracebacks
 _GO_TRACE_LINES = 160
+_NATIVE_MARKS = ("panicked at", "suspect faulting address")  # a Rust panic, Envoy's crash handler
+_NATIVE_TRACE_LINES = 200
 
 _ACCESS_OK = re.compile(r'"[A-Z]+ \S+ HTTP/[\d.]+" [1-4]\d\d')
 # Literal markers (any case) of the lines the readers below need: a Go crash header, a structured error, a
@@ -79,6 +84,8 @@ _STRONG_PLAIN = (
     ("java", "", re.compile(r'Exception in thread "(?P<thread>[^"]+)" (?P<exc>.+)'),
      'Exception in thread "{thread}": {exc}'),
     ("cobra", "", re.compile(r"Error: (?P<msg>.+)"), "Error: {msg}"),
+    ("rust-abort", "fatal runtime error", re.compile(r"fatal runtime error: (?P<msg>.+)"),
+     "fatal runtime error: {msg} (the Rust runtime aborted the process)"),
     ("fatal", "", re.compile(r"(?:FATAL|\[FATAL\]|Fatal error)[: ]\s*(?P<msg>.+)"), "FATAL: {msg}"),
     ("killed", "", re.compile(r"Killed$"), "Killed: the process was killed by SIGKILL (usually the OOM killer)"),
 )
@@ -99,7 +106,8 @@ _WEAK_PLAIN = (
 class RootError:
     """The error a container died of, as far as its log and status show."""
 
-    kind: str  # python | go-panic | go-fatal | structured | klog | plain | termination-message | exit-code
+    kind: str  # python | go-panic | go-fatal | rust-panic | envoy-crash | structured | klog | plain |
+    # termination-message | exit-code
     summary: str  # one line
     excerpt: tuple[str, ...] = ()  # the few lines that show it
     location: str | None = None  # file:line or frame
@@ -210,9 +218,14 @@ def _error_entries(log: Log, candidates: list[int], skip: set[int]) -> list[Entr
         if quick_level(line) not in ERROR_LEVELS:
             continue
         entry = parse_entry(line)
-        if entry is not None and entry.level in ERROR_LEVELS and entry.text:
+        if entry is not None and entry.level in ERROR_LEVELS and entry.text and not _dump_line(entry):
             out.append(entry)
     return out
+
+
+def _dump_line(entry: Entry) -> bool:
+    """A line of Envoy's crash dump (`[critical][backtrace]`): read whole by native_crash, not an error."""
+    return entry.format == "envoy" and entry.logger == "backtrace"
 
 
 def _from_fatal(entries: list[Entry]) -> RootError | None:
@@ -324,6 +337,12 @@ def _from_text(text: str) -> RootError | None:
             label = "panic" if go.kind == "go-panic" else "fatal error"
             return RootError(go.kind, _summary(f"{label}: {go.message}{signal}{where}"),
                              tuple(clip(x) for x in go.excerpt), go.culprit.location if go.culprit else None)
+    native = [i for i in candidates if any(m in log.lines[i] for m in _NATIVE_MARKS)]
+    if native:
+        lines = log.parsed(native[-1], native[-1] + _NATIVE_TRACE_LINES)
+        crash = rust_panic(lines) or envoy_crash(lines)
+        if crash is not None:
+            return RootError(crash.kind, _summary(crash.summary), crash.excerpt, crash.location)
     last_serving = _last_serving(log)
     first, last = log.first_line(_TB_MARKS), log.last_line(_TB_MARKS)
     excs = tracebacks(log.parsed(max(first, last - _TB_WINDOW), last + _TB_MARGIN)) if last >= 0 else []

@@ -6,7 +6,9 @@ memory limit, `Error` for a non-zero exit, `ContainerCannotRun`/`StartError` (ex
 could not start the process, and `Completed` for exit 0
 (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-states).
 A Go program exits 2 on an unrecovered panic and on a flag-parsing error (https://pkg.go.dev/flag,
-https://pkg.go.dev/runtime); shells use 126 (found but not executable) and 127 (command not found).
+https://pkg.go.dev/runtime); a Rust program exits 101 when it panics
+(https://doc.rust-lang.org/std/macro.panic.html); shells use 126 (found but not executable) and 127
+(command not found).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ _BY_CODE = {
     0: "exited successfully",
     1: "exited with an error (exit 1): the program reported a failure; its log says which",
     2: "exited 2: a usage error (bad command-line flag or argument) or an unrecovered Go panic",
+    101: "exited 101: the code a Rust program (agentgateway, ztunnel) exits with when it panics",
     126: "exit 126: the command was found but could not be executed (permissions, or not a binary)",
     127: "exit 127: command not found (the image has no such entrypoint/command in $PATH)",
     128: "exit 128: the container runtime could not start the process (bad command, missing binary or mount)",

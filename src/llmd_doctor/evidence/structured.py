@@ -10,6 +10,9 @@ Formats:
 - klog: `E0913 03:44:36.844849       1 reflector.go:138] msg` (https://github.com/kubernetes/klog, header
   format `Lmmdd hh:mm:ss.uuuuuu threadid file:line] msg`).
 - logrus: `time="..." level=error msg="..."`.
+- Envoy: `[2025-01-15 10:00:00.123][1][critical][main] [source/server/server.cc:131] msg` (its default
+  `[%Y-%m-%d %T.%e][%t][%l][%n] [%g:%#] %v`); Istio's proxies write the zap-console-like
+  `time<TAB>critical<TAB>envoy main ...<TAB>msg`. `critical` is the level Envoy exits on.
 """
 
 from __future__ import annotations
@@ -28,9 +31,12 @@ FATAL_LEVELS = frozenset({"fatal", "panic", "dpanic", "critical"})
 _JSON_LEVEL = re.compile(r'"(?:level|severity|lvl)"\s*:\s*"(?P<level>[^"]+)"')
 _V_LEVEL = re.compile(r"level\((-?\d+)\)", re.IGNORECASE)
 _CONSOLE = re.compile(
-    r"(?P<ts>\S+)\s*\t\s*(?P<level>DEBUG|INFO|WARN|WARNING|ERROR|DPANIC|PANIC|FATAL|LEVEL\(-?\d+\)|"
-    r"debug|info|warn|warning|error|dpanic|panic|fatal|Level\(-?\d+\))\s*\t(?P<rest>.*)")
+    r"(?P<ts>\S+)\s*\t\s*(?P<level>DEBUG|INFO|WARN|WARNING|ERROR|DPANIC|PANIC|FATAL|CRITICAL|LEVEL\(-?\d+\)|"
+    r"debug|info|warn|warning|error|dpanic|panic|fatal|critical|Level\(-?\d+\))\s*\t(?P<rest>.*)")
+_ENVOY = re.compile(r"\[[^\]]+\]\[\d+\]\[(?P<level>trace|debug|info|warning|warn|error|critical)\]\[(?P<logger>[^\]]*)\]"
+                    r"\s*(?:\[(?P<caller>[^\]\s]+:\d+)\]\s*)?(?P<msg>.*)")
 _CALLER = re.compile(r"[\w.\-/]+\.go:\d+")
+_ISTIO_ENVOY = re.compile(r"envoy (?P<logger>\S+) (?P<caller>\S+:\d+)")
 _KLOG = re.compile(
     r"(?P<sev>[IWEF])\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ (?P<caller>[^\s\]]+:\d+)\] (?P<msg>.*)")
 _LOGRUS_LEVEL = re.compile(r'(?:^|\s)level=(?P<level>\w+)')
@@ -46,7 +52,7 @@ class Entry:
     """One structured record."""
 
     no: int
-    format: str  # "zap-json" | "zap-console" | "klog" | "logrus" | "vllm"
+    format: str  # "zap-json" | "zap-console" | "klog" | "logrus" | "vllm" | "envoy"
     level: str  # "debug" | "info" | "warn" | "error" | "dpanic" | "panic" | "fatal" | "critical"
     msg: str
     error: str = ""
@@ -146,7 +152,11 @@ def parse_console(line: LogLine) -> Entry | None:
         except ValueError:
             pass
     logger = caller = ""
-    if len(parts) >= 2 and _CALLER.fullmatch(parts[1]):
+    istio = _ISTIO_ENVOY.fullmatch(parts[0]) if parts else None
+    if istio:  # Istio's proxy: `envoy <logger> <file:line>`, the message, then `thread=N`
+        logger, caller = istio.group("logger"), istio.group("caller")
+        parts = [x for x in parts[1:] if not x.startswith("thread=")]
+    elif len(parts) >= 2 and _CALLER.fullmatch(parts[1]):
         logger, caller, parts = parts[0], parts[1], parts[2:]
     elif parts and _CALLER.fullmatch(parts[0]):
         caller, parts = parts[0], parts[1:]
@@ -174,6 +184,15 @@ def parse_logrus(line: LogLine) -> Entry | None:
                  verbosity=v, fields=kv, raw=line.raw)
 
 
+def parse_envoy(line: LogLine) -> Entry | None:
+    m = _ENVOY.match(line.text)
+    if not m:
+        return None
+    level, _ = normalize_level(m.group("level"))
+    return Entry(line.no, "envoy", level, m.group("msg").strip(), caller=m.group("caller") or "",
+                 logger=m.group("logger"), raw=line.raw)
+
+
 def parse_entry(line: LogLine) -> Entry | None:
     """The structured record on `line` in any of the formats above, or None for free text."""
     text = line.text
@@ -183,6 +202,8 @@ def parse_entry(line: LogLine) -> Entry | None:
     if text.startswith("{"):
         return parse_json(line)
     first = text[:1]
+    if first == "[":
+        return parse_envoy(line)
     if first in "IWEF" and len(text) > 5 and text[1:5].isdigit():
         return parse_klog(line)
     if "\t" in text:
@@ -204,6 +225,9 @@ def quick_level(line: LogLine) -> str:
         m = _JSON_LEVEL.search(text)
         return normalize_level(m.group("level"))[0] if m else ""
     first = text[:1]
+    if first == "[":
+        m = _ENVOY.match(text)
+        return normalize_level(m.group("level"))[0] if m else ""
     if first in "IWEF" and len(text) > 5 and text[1:5].isdigit() and text[5:6] == " ":
         return _KLOG_LEVELS[first]
     if "\t" in text:
