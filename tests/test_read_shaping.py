@@ -12,6 +12,7 @@ the keep-lists drop, or a pod the plan leaves out, fails here.
 from __future__ import annotations
 
 import copy
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -303,10 +304,15 @@ def _classify_per_field(template: Obj) -> str | None:
     return None
 
 
+@functools.cache
+def _every_bundle() -> tuple[BundleData, ...]:
+    """Every example and case, read once per process (callers only read them)."""
+    return tuple([read_bundle(ROOT / "examples" / name) for name in EXAMPLES] + [_case(p) for p in CASES])
+
+
 def _templates() -> list[Obj]:
     out: list[Obj] = []
-    datas = [read_bundle(ROOT / "examples" / name) for name in EXAMPLES] + [_case(p) for p in CASES]
-    datas.append(with_teams(read_bundle(ROOT / "examples" / "healthy"), "gpu-deployment"))
+    datas = [*_every_bundle(), with_teams(read_bundle(ROOT / "examples" / "healthy"), "gpu-deployment")]
     for data in datas:
         for o in data.objects:
             if o.get("kind") in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob"):
@@ -360,12 +366,11 @@ def test_the_compiled_keep_lists_cut_as_the_spec_language_says() -> None:
     from llmd_doctor.sources.prune import ANY_KIND as ANY_SPEC
     from llmd_doctor.sources.prune import SPECS, prune_value
 
-    datas = [read_bundle(ROOT / "examples" / name) for name in EXAMPLES] + [_case(p) for p in CASES]
     seen: set[str] = set()
-    for data in datas:
+    for data in _every_bundle():
         for key, items in full(data).objects.items():
-            for o in items:
-                assert prune(copy.deepcopy(o), key) == prune_value(copy.deepcopy(o), SPECS.get(key, ANY_SPEC))
+            for o in items:  # neither changes the object it cuts
+                assert prune(o, key) == prune_value(o, SPECS.get(key, ANY_SPEC))
                 seen.add(key)
     assert {"Pod", "Deployment.apps", "ReplicaSet.apps", "Node"} <= seen
     odd = {"metadata": {"name": "x", "managedFields": [1], "annotations": "not a map"}, "spec": [1, {"a": 2}],
