@@ -211,10 +211,50 @@ def test_report_shows_the_recorded_chat_completion(capsys: pytest.CaptureFixture
     assert code == 0
     assert_no_empty_sections(md)
     e2e = section(md, "🚀 End-to-end test: succeeded")
-    assert "`POST http://gw.test/v1/chat/completions` → HTTP 200" in e2e
+    assert "`POST http://gw.test/v1/chat/completions` (`meta-llama/Llama-3.2-3B-Instruct`) → HTTP 200" in e2e
+    assert "The other models" not in e2e  # one model
     assert "$ curl -sS -X POST http://gw.test/v1/chat/completions" in e2e and '"model": "meta-llama/Llama-3.2-3B-Instruct"' in e2e
     assert '"content": "2 + 2 = 4."' in e2e and "```json" in e2e
     assert "chat completion through the gateway succeeded" in section(md, "🏆 Conclusion")
+
+
+def test_report_shows_every_model_probed_and_those_not(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                        httpx_mock) -> None:  # noqa: ANN001
+    """A gateway serving several models: the first model's exchange in full, then one line per other
+    model (its outcome) and per model not probed (why); the conclusion counts them."""
+    import httpx
+    from scenario import Scenario
+
+    from llmd_doctor.probes import ProbeOptions, run_probes
+    from llmd_doctor.probes.chat import PROMPT
+
+    models = ["meta-llama/Llama-3.2-3B-Instruct", "lora-sql", "lora-broken", "lora-extra"]
+    httpx_mock.add_response(method="GET", url=f"{GW}/v1/models",
+                            json={"object": "list", "data": [{"id": m} for m in models]})
+    httpx_mock.add_response(method="POST", url=f"{GW}/v1/chat/completions", status_code=404,
+                            match_json={"model": "lora-broken", "messages": [{"role": "user", "content": PROMPT}],
+                                        "max_tokens": 16, "temperature": 0}, is_optional=True,
+                            json={"error": {"message": "The model `lora-broken` does not exist."}})
+    httpx_mock.add_response(method="POST", url=f"{GW}/v1/chat/completions", is_reusable=True, is_optional=True,
+                            json=ANSWER)
+    sc = Scenario.example("healthy")
+    snap = sc.snapshot()
+    snap.source.kind = "live"
+    from llmd_doctor.probes import target as target_mod
+
+    with httpx.Client() as client, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(target_mod, "MAX_MODELS", 3)
+        sc.data.probes.update(run_probes(snap, ProbeOptions(client=client, gateway_url=GW, prefix_requests=0,
+                                                            stream=False)))
+    code, md, _ = run(capsys, "report", "--bundle", str(sc.write(tmp_path / "multi")))
+    e2e = section(md, "🚀 End-to-end test: succeeded")
+    assert "The other models (2 of 3 probed answered, 1 not probed):" in e2e, e2e
+    assert "- ✅ `lora-sql`: HTTP 200 in" in e2e
+    assert "- ❌ `lora-broken`: HTTP 404" in e2e
+    assert "- ❌ `lora-extra`: not probed" in e2e
+    assert "2 of the 3 models probed answered; 1 more was not probed." in section(md, "🏆 Conclusion")
+    html_code, html, _ = run(capsys, "report", "--bundle", str(tmp_path / "multi"), "--format", "html")
+    assert "<code>lora-broken</code>: HTTP 404" in html
 
 
 def test_report_shows_a_failed_chat_completion(capsys: pytest.CaptureFixture[str], tmp_path: Path,

@@ -5,10 +5,32 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from llmd_doctor.renderers.text_utils import MAX_BODY, clean, clip
+
+
+@dataclass
+class ModelOutcome:
+    """One more model's chat completion (the record's `per_model`), or a model not probed."""
+
+    model: str
+    ok: bool
+    status: int | None
+    latency_s: float | None
+    error: str  # the failure, or why it was not probed
+    probed: bool = True
+
+    @property
+    def text(self) -> str:
+        """`HTTP 200 in 0.41 s`, `HTTP 404: ...`, `not probed: ...`."""
+        if not self.probed:
+            return f"not probed: {self.error}"
+        out = f"HTTP {self.status}" if self.status is not None else "no response"
+        if self.latency_s is not None:
+            out += f" in {self.latency_s:.2f} s"
+        return out + (f": {self.error}" if self.error else "")
 
 
 @dataclass
@@ -23,6 +45,20 @@ class E2E:
     request: str
     response: str
     response_lang: str
+    model: str = ""  # the first model's name ("" in a format-1 record)
+    others: list[ModelOutcome] = field(default_factory=list)  # the other models probed, then those skipped
+
+    @property
+    def models_ok(self) -> int:
+        return int(self.ok) + sum(o.ok for o in self.others)
+
+    @property
+    def models_probed(self) -> int:
+        return 1 + sum(o.probed for o in self.others)
+
+    @property
+    def models_skipped(self) -> int:
+        return sum(not o.probed for o in self.others)
 
 
 def e2e_view(probe: Any) -> E2E | None:
@@ -72,4 +108,26 @@ def e2e_view(probe: Any) -> E2E | None:
         response = response[:MAX_BODY] + f"\n… ({len(response) - MAX_BODY} more characters)"
     ok = status is not None and 200 <= status < 300 and not error
     return E2E(ok, method, clean(url), status, latency, clean(error.strip()), clean(curl), clip(request, MAX_BODY),
-               clean(response), lang)
+               clean(response), lang, clean(str(probe.get("model") or "")), _others(probe))
+
+
+def _outcome(rec: dict[str, Any]) -> ModelOutcome:
+    status = rec.get("status")
+    status = int(status) if isinstance(status, int | float | str) and str(status).isdigit() else None
+    latency = rec.get("latency_s")
+    latency = float(latency) if isinstance(latency, int | float) else None
+    error = str(rec.get("error") or "")
+    if rec.get("error_class") and str(rec["error_class"]) not in error:
+        error = f"{rec['error_class']}: {error}" if error else str(rec["error_class"])
+    ok = status is not None and 200 <= status < 300 and not error
+    return ModelOutcome(clean(str(rec.get("model") or "?")), ok, status, latency, clean(clip(error, 200)))
+
+
+def _others(probe: dict[str, Any]) -> list[ModelOutcome]:
+    """The other models' outcomes (`per_model`), then the models not probed (`skipped_models`)."""
+    out = [_outcome(r) for r in probe.get("per_model") or [] if isinstance(r, dict)]
+    out += [ModelOutcome(clean(str(r.get("model") or "?")), False, None, None,
+                         clean(clip(str(r.get("why") or "").removeprefix("not probed: ") or "no reason recorded", 200)),
+                         probed=False)
+            for r in probe.get("skipped_models") or [] if isinstance(r, dict)]
+    return out

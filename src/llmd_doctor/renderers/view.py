@@ -424,6 +424,10 @@ def _conclusion(report: Report, v: ReportView) -> str:
                + (f" in {v.e2e.latency_s:.2f} s." if v.e2e.latency_s is not None else ".")
                if v.e2e.ok else
                f" The chat completion through the gateway failed ({v.e2e.error or f'HTTP {v.e2e.status}'}).")
+        if v.e2e.others:
+            e2e += (f" {v.e2e.models_ok} of the {v.e2e.models_probed} models probed answered"
+                    + (f"; {v.e2e.models_skipped} more {'was' if v.e2e.models_skipped == 1 else 'were'} not probed."
+                       if v.e2e.models_skipped else "."))
     if v.verdict == "healthy":
         text = f"The llm-d deployment {where} is healthy: all {ran} checks that ran passed."
         if v.available:
