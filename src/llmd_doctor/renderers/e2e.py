@@ -77,13 +77,7 @@ def e2e_view(probe: Any) -> E2E | None:
         headers = dict(req.get("headers") or {})
         req = req.get("body")
     method = method.upper()
-    status = probe.get("status")
-    status = int(status) if isinstance(status, int | float | str) and str(status).isdigit() else None
-    latency = probe.get("latency_s")
-    latency = float(latency) if isinstance(latency, int | float) else None
-    error = str(probe.get("error") or "")
-    if probe.get("error_class") and str(probe["error_class"]) not in error:
-        error = f"{probe['error_class']}: {error}" if error else str(probe["error_class"])
+    status, latency, error = _answer(probe)
     if probe.get("hop"):
         error += f" (failing hop: {probe['hop']})"
     if isinstance(req, dict | list):
@@ -111,7 +105,8 @@ def e2e_view(probe: Any) -> E2E | None:
                clean(response), lang, clean(str(probe.get("model") or "")), _others(probe))
 
 
-def _outcome(rec: dict[str, Any]) -> ModelOutcome:
+def _answer(rec: dict[str, Any]) -> tuple[int | None, float | None, str]:
+    """An exchange's HTTP status, seconds and failure (`error_class: error`), each None/"" when absent."""
     status = rec.get("status")
     status = int(status) if isinstance(status, int | float | str) and str(status).isdigit() else None
     latency = rec.get("latency_s")
@@ -119,6 +114,11 @@ def _outcome(rec: dict[str, Any]) -> ModelOutcome:
     error = str(rec.get("error") or "")
     if rec.get("error_class") and str(rec["error_class"]) not in error:
         error = f"{rec['error_class']}: {error}" if error else str(rec["error_class"])
+    return status, latency, error
+
+
+def _outcome(rec: dict[str, Any]) -> ModelOutcome:
+    status, latency, error = _answer(rec)
     ok = status is not None and 200 <= status < 300 and not error
     return ModelOutcome(clean(str(rec.get("model") or "?")), ok, status, latency, clean(clip(error, 200)))
 
