@@ -379,14 +379,26 @@ ISTIO_PROXY_CRITICAL = (
     "2025-01-15T10:00:00.123500Z\tinfo\tenvoy main external/envoy/source/server/server.cc:1060\texiting\tthread=1\n")
 
 
-def test_rust_panic_names_message_and_location_generic_path():
-    assert_generic(RUST_PANIC, "panicked at", "unknown field `inferencePool`")
+@pytest.mark.parametrize(("log", "phrases", "code", "kind", "summary", "location", "excerpt_has"), [
+    (RUST_PANIC, ("panicked at", "unknown field `inferencePool`"), 101, "rust-panic",
+     "panic in thread 'main': called `Result::unwrap()` on an `Err` value: "
+     'Error("unknown field `inferencePool`", line: 12, column: 7)',
+     "crates/agentgateway/src/types/local.rs:412:58", "thread 'main' panicked at"),
+    (ENVOY_CAUGHT, ("suspect faulting address", "ExtProc::Filter::onReceiveMessage"), 139, "envoy-crash",
+     "Envoy caught Segmentation fault (faulting address 0x0) in "
+     "Envoy::Extensions::HttpFilters::ExtProc::Filter::onReceiveMessage()",
+     "Envoy::Extensions::HttpFilters::ExtProc::Filter::onReceiveMessage()", "#1: Envoy::Extensions"),
+], ids=["rust-panic", "envoy-crash-handler"])
+def test_native_crash_names_message_and_where_generic_path(log, phrases, code, kind, summary, location, excerpt_has):
+    """A Rust panic (message, source line) and Envoy's crash handler (signal, first frame outside it)."""
+    assert_generic(log, *phrases)
+    r = root_error(log, {"exitCode": code, "reason": "Error"})
+    assert (r.kind, r.summary, r.location) == (kind, summary, location)
+    assert any(excerpt_has in line for line in r.excerpt), r.excerpt
+
+
+def test_a_rust_panic_exit_code_is_explained():
     r = root_error(RUST_PANIC, {"exitCode": 101, "reason": "Error"})
-    assert r.kind == "rust-panic"
-    assert r.summary == ("panic in thread 'main': called `Result::unwrap()` on an `Err` value: "
-                         'Error("unknown field `inferencePool`", line: 12, column: 7)')
-    assert r.location == "crates/agentgateway/src/types/local.rs:412:58"
-    assert r.excerpt[0].startswith("thread 'main' panicked at")
     assert r.exit_meaning == "exited 101: the code a Rust program (agentgateway, ztunnel) exits with when it panics"
 
 
@@ -404,15 +416,6 @@ def test_rust_panic_before_rust_1_73_and_with_a_backtrace():
 def test_rust_runtime_abort():
     r = root_error("thread 'main' has overflowed its stack\nfatal runtime error: stack overflow\n")
     assert r.summary == "fatal runtime error: stack overflow (the Rust runtime aborted the process)"
-
-
-def test_envoy_crash_handler_names_the_signal_and_the_first_frame_outside_the_handler():
-    assert_generic(ENVOY_CAUGHT, "suspect faulting address", "ExtProc::Filter::onReceiveMessage")
-    r = root_error(ENVOY_CAUGHT, {"exitCode": 139, "reason": "Error"})
-    assert r.kind == "envoy-crash"
-    assert r.summary == ("Envoy caught Segmentation fault (faulting address 0x0) in "
-                         "Envoy::Extensions::HttpFilters::ExtProc::Filter::onReceiveMessage()")
-    assert len(r.excerpt) == 2 and "#1: Envoy::Extensions" in r.excerpt[1]
 
 
 def test_envoy_critical_record_is_the_cause_and_its_dump_lines_are_not():
