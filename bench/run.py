@@ -10,9 +10,10 @@ For each shape and size a cluster is generated in memory (fixed seeds: every run
 objects) and served by one fake API server (bench/server.py) with the injected latency; the same
 server answers, in turn, `llmd-doctor check --kubeconfig K -o json` (a child process: wall time,
 peak RSS from wait4, requests and bytes from the server's log) and the kubectl commands of the
-seed's author (bench/kubectl_script.py). Then `bench.phases` times one run's phases, and runs at
-growing sizes give the cost per pod. A doctor run that passes --timeout is killed and shown as
-"> T s".
+seed's author (bench/kubectl_script.py), each `--repeat` times (default 3), interleaved: the table
+gives the median run and the range, and the ratio compares the medians (one run alone swings by
+±30 % on a shared machine). Then `bench.phases` times one run's phases, and runs at growing sizes
+give the cost per pod. A doctor run that passes --timeout is killed and shown as "> T s".
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,15 @@ class Run:
     read_mb: float = 0.0  # bytes the server sent
     pod_mb: float = 0.0  # of which pod lists
     detail: dict[str, Any] = field(default_factory=dict)
+    walls: list[float | None] = field(default_factory=list)  # every run's wall (the median is wall_s)
+
+
+def median_run(runs: list[Run]) -> Run:
+    """The run of median wall time (so its requests and bytes are one run's), with every run's wall
+    and the highest peak RSS of them all. A run killed at the timeout counts as the slowest."""
+    order = sorted(runs, key=lambda r: float("inf") if r.wall_s is None else r.wall_s)
+    mid = order[(len(order) - 1) // 2]
+    return replace(mid, rss_mb=max(r.rss_mb for r in runs), walls=[r.wall_s for r in runs])
 
 
 # The interpreter that runs llmd-doctor (--python): another checkout's virtualenv, to compare trees.
@@ -176,6 +186,15 @@ def _fmt_s(v: float | None, timeout: float) -> str:
     return f"> {timeout:.0f}" if v is None else f"{v:.2f}"
 
 
+def _fmt_walls(run: Run, timeout: float) -> str:
+    """`0.99` for one run; `0.99 (0.95-1.20)`: the median, and the range of the runs."""
+    out = _fmt_s(run.wall_s, timeout)
+    walls = [w for w in run.walls if w is not None]
+    if len(run.walls) > 1 and walls:
+        out += f" ({min(walls):.2f}-{_fmt_s(max(walls), timeout) if len(walls) == len(run.walls) else f'> {timeout:.0f}'})"
+    return out
+
+
 def table(rows: list[dict[str, Any]], timeout: float) -> str:
     head = ("| shape | cluster | latency | doctor wall s | doctor peak RSS MB | doctor requests (lists/logs/reviews) "
             "| MB read (pods) | full LISTs per kind | kubectl walk wall s | kubectl requests | kubectl MB read "
@@ -192,9 +211,9 @@ def table(rows: list[dict[str, Any]], timeout: float) -> str:
         elif k is not None and d.wall_s is None:
             ratio = f"< {k.wall_s / timeout:.2f}×"
         lines.append(
-            f"| {r['shape']} | {r['size']} | {r['latency_ms']} ms | {_fmt_s(d.wall_s, timeout)} | {d.rss_mb:.0f} | "
+            f"| {r['shape']} | {r['size']} | {r['latency_ms']} ms | {_fmt_walls(d, timeout)} | {d.rss_mb:.0f} | "
             f"{reqs} | {d.read_mb:.1f} ({d.pod_mb:.1f}) | {d.lists_per_kind} | "
-            f"{'—' if k is None else f'{k.wall_s:.2f} ({k.commands} cmds)'} | {'—' if k is None else k.requests} | "
+            f"{'—' if k is None else f'{_fmt_walls(k, timeout)} ({k.commands} cmds)'} | {'—' if k is None else k.requests} | "
             f"{'—' if k is None else f'{k.read_mb:.1f}'} | {ratio} |")
     return head + "\n".join(lines) + "\n"
 
@@ -261,7 +280,7 @@ def parse_sizes(text: str) -> list[Size]:
 
 
 def measure_shape(shape: str, size: Size, latency_ms: int, tmpdir: Path, timeout: float, kubectl: bool,
-                  phases: bool, log: Any) -> dict[str, Any]:
+                  phases: bool, log: Any, repeat: int = 1) -> dict[str, Any]:
     from bench.phases import run_phases
 
     t = time.perf_counter()
@@ -280,12 +299,17 @@ def measure_shape(shape: str, size: Size, latency_ms: int, tmpdir: Path, timeout
         if kubectl:
             run_kubectl(srv, kc, home, cmds, timeout)
         srv.latency_s = latency_ms / 1000
-        d = run_doctor(srv, kc, timeout, tmpdir) if warm.wall_s is not None else warm
-        row["doctor"] = d
-        row["kubectl"] = run_kubectl(srv, kc, home, cmds, timeout) if kubectl else None
-        k = row["kubectl"]
-        log(f"  {latency_ms} ms: doctor {_fmt_s(d.wall_s, timeout)} s, {d.rss_mb:.0f} MB, {d.requests} requests, "
-            f"{d.read_mb:.1f} MB read; kubectl {'-' if k is None else f'{k.wall_s:.2f} s'}")
+        # Interleaved, so that what else loads the machine falls on both alike; the medians are compared.
+        doctors: list[Run] = []
+        walks: list[Run] = []
+        for _ in range(max(1, repeat) if warm.wall_s is not None else 1):
+            doctors.append(run_doctor(srv, kc, timeout, tmpdir) if warm.wall_s is not None else warm)
+            if kubectl:
+                walks.append(run_kubectl(srv, kc, home, cmds, timeout))
+        d = row["doctor"] = median_run(doctors)
+        k = row["kubectl"] = median_run(walks) if walks else None
+        log(f"  {latency_ms} ms: doctor {_fmt_walls(d, timeout)} s, {d.rss_mb:.0f} MB, {d.requests} requests, "
+            f"{d.read_mb:.1f} MB read; kubectl {'-' if k is None else f'{_fmt_walls(k, timeout)} s'}")
         if phases:
             row["phases"] = run_phases(srv, kc, timeout, DOCTOR_PYTHON)
             log(f"  phases: {row['phases']}")
@@ -301,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--growth", default=DEFAULT_GROWTH, help=f"sizes for the cost per pod (default {DEFAULT_GROWTH})")
     p.add_argument("--no-growth", action="store_true", help="skip the growth runs")
     p.add_argument("--no-kubectl", action="store_true", help="skip the kubectl walk")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="runs of the doctor and of the kubectl walk per shape, interleaved; medians compared (default 3)")
     p.add_argument("--timeout", type=float, default=90.0, help="kill a doctor run after this many seconds (default 90)")
     p.add_argument("--no-help-timing", action="store_true", help="skip the `llmd-doctor --help` timing")
     p.add_argument("--python", help="the Python (of a virtualenv) whose llmd-doctor to measure (default: this one)")
@@ -310,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     global DOCTOR_PYTHON
     DOCTOR_PYTHON = args.python or sys.executable
     if args.quick:
-        args.sizes, args.no_growth = "1000x50", True
+        args.sizes, args.no_growth, args.repeat = "1000x50", True, 1
     shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
     sizes = parse_sizes(args.sizes)
     growth_sizes = [] if args.no_growth else parse_sizes(args.growth)
@@ -330,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
         tmpdir = Path(tmp)
         for shape in shapes:
             for size in sizes:
-                rows.append(measure_shape(shape, size, args.latency, tmpdir, args.timeout, kubectl, True, log))
+                rows.append(measure_shape(shape, size, args.latency, tmpdir, args.timeout, kubectl, True, log,
+                                          args.repeat))
             for size in growth_sizes:
                 done = next((r for r in rows if r["shape"] == shape and r["pods"] == size.pods
                              and r["size"] == size.label), None)

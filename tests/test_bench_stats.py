@@ -1,0 +1,16 @@
+"""The benchmark's statistics (bench/run.py): the median of interleaved runs, and how it is shown."""
+
+from __future__ import annotations
+
+from bench.run import Run, _fmt_walls, median_run
+
+
+def test_the_median_run_keeps_its_own_counts_every_wall_and_the_highest_rss() -> None:
+    runs = [Run(1.20, 90.0, 89), Run(0.99, 96.0, 90), Run(1.05, 93.0, 91)]
+    m = median_run(runs)
+    assert (m.wall_s, m.requests, m.rss_mb, m.walls) == (1.05, 91, 96.0, [1.20, 0.99, 1.05])
+    assert _fmt_walls(m, 90) == "1.05 (0.99-1.20)"
+    # an even count takes the lower middle; a run killed at the timeout counts as the slowest
+    m = median_run([Run(None, 50.0, 1), Run(2.0, 40.0, 2)])
+    assert m.wall_s == 2.0 and _fmt_walls(m, 90) == "2.00 (2.00-> 90)"
+    assert _fmt_walls(median_run([Run(0.5, 1.0, 1)]), 90) == "0.50"
