@@ -117,7 +117,7 @@ def test_discovery_aggregated_or_per_group_version(aggregated: bool, tmp_path: P
 def test_stale_aggregated_entries_are_asked_per_group_version() -> None:
     """A group-version whose aggregated entry is stale (its aggregated API server did not answer)
     is asked directly; the fresh ones are taken as they are."""
-    from llmd_doctor.sources.live import _aggregated
+    from llmd_doctor.sources.connection import aggregated
 
     doc = {"kind": "APIGroupDiscoveryList", "items": [
         {"metadata": {"name": "gateway.networking.k8s.io"}, "versions": [
@@ -128,7 +128,7 @@ def test_stale_aggregated_entries_are_asked_per_group_version() -> None:
         {"metadata": {"name": "unrelated.example.com"}, "versions": [{"version": "v1", "resources": [
             {"resource": "things", "responseKind": {"kind": "Thing"}}]}]},
         {"metadata": {"name": "inference.networking.k8s.io"}, "versions": "not a list"}]}
-    served, stale = _aggregated(doc, {"gateway.networking.k8s.io", "inference.networking.k8s.io"})
+    served, stale = aggregated(doc, {"gateway.networking.k8s.io", "inference.networking.k8s.io"})
     assert served == {"HTTPRoute.gateway.networking.k8s.io": ["v1"]}
     assert stale == [("gateway.networking.k8s.io", "v1beta1")]
 
