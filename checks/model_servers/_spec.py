@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmd_doctor import k8s, knowledge
+from llmd_doctor.memo import per_object
 from llmd_doctor.topology.epps import argv
 from llmd_doctor.topology.servers import (
     is_model_server_container,
@@ -108,6 +109,7 @@ class VllmSpec:
         return model_names(self.container) or []
 
 
+@per_object  # per container: replicas and the groups' templates share theirs (a spec is never changed)
 def read(c: Obj) -> VllmSpec:
     f = facts()
     spec = VllmSpec(c)
