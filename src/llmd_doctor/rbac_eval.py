@@ -92,6 +92,7 @@ class Rbac:
             self._bindings_by_ns.setdefault(k.namespace(b), []).append(b)
         # Cluster-wide grants per subject: every question of a subject (a dozen per EPP) reads them.
         self._cluster_grants: dict[tuple[str, tuple[str, ...]], list[tuple[list[Obj], Grant]]] = {}
+        self._ns_grants: dict[tuple[str, tuple[str, ...], str], list[tuple[list[Obj], Grant]]] = {}
 
     # ---- questions ------------------------------------------------------------------------
 
@@ -124,6 +125,18 @@ class Rbac:
                 yield rules, grant
         if namespace is None:  # RoleBindings never grant cluster-wide requests
             return
+        for rules, grant in self._namespace_grants_of(subject, namespace):
+            if rules is not _MISSING or include_dangling:
+                yield rules, grant
+
+    def _namespace_grants_of(self, subject: Subject, namespace: str) -> list[tuple[list[Obj], Grant]]:
+        """The RoleBindings of `namespace` naming the subject, with their rules: asked once per subject
+        and namespace (an EPP's dozen questions all read the same ones)."""
+        key = (subject.user, tuple(subject.groups), namespace)
+        found = self._ns_grants.get(key)
+        if found is not None:
+            return found
+        found = self._ns_grants[key] = []
         for b in self._bindings_by_ns.get(namespace, []):
             bns = k.namespace(b)
             if not _binds(b, subject, bns):
@@ -137,9 +150,8 @@ class Rbac:
                 role = f"Role/{bns}/{ref.get('name')}"
             else:
                 continue
-            if rules is not _MISSING or include_dangling:
-                yield rules, Grant(f"RoleBinding/{bns}/{k.name(b)}", role)
-
+            found.append((rules, Grant(f"RoleBinding/{bns}/{k.name(b)}", role)))
+        return found
 
     def _cluster_grants_of(self, subject: Subject) -> list[tuple[list[Obj], Grant]]:
         key = (subject.user, tuple(subject.groups))
