@@ -248,13 +248,14 @@ def test_report_shows_every_model_probed_and_those_not(capsys: pytest.CaptureFix
                                                             stream=False)))
     code, md, _ = run(capsys, "report", "--bundle", str(sc.write(tmp_path / "multi")))
     e2e = section(md, "🚀 End-to-end test: succeeded")
-    assert "The other models (2 of 3 probed answered, 1 not probed):" in e2e, e2e
+    assert "2 of the 3 models probed answered; 1 more was not probed. The other models:" in e2e, e2e
     assert "- ✅ `lora-sql`: HTTP 200 in" in e2e
     assert "- ❌ `lora-broken`: HTTP 404" in e2e
-    assert "- ❌ `lora-extra`: not probed" in e2e
+    assert "- ⏭️ `lora-extra`: not probed: over the cap of 3 models per run" in e2e
     assert "2 of the 3 models probed answered; 1 more was not probed." in section(md, "🏆 Conclusion")
     html_code, html, _ = run(capsys, "report", "--bundle", str(tmp_path / "multi"), "--format", "html")
     assert "<code>lora-broken</code>: HTTP 404" in html
+    assert re.search(r'class="badge s-skip">[^<]*</span> <code>lora-extra</code>: not probed', html), html
 
 
 def test_report_shows_a_failed_chat_completion(capsys: pytest.CaptureFixture[str], tmp_path: Path,

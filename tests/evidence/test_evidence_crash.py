@@ -431,3 +431,49 @@ def test_envoy_critical_record_is_the_cause_and_its_dump_lines_are_not():
             "W0621 15:51:19.324500       1 agent.go:200] Epoch 0 terminated with an error: signal: segmentation "
             "fault (core dumped)\n")
     assert root_error(tail).summary == "segmentation fault (native code crashed)"
+
+
+def test_a_panic_the_process_lived_through_is_not_the_cause():
+    """A panic outside the main thread (a tokio task, a tokenizer inside vLLM) can be survived: what
+    the process logged after it, serving or a fatal error, says what it died of."""
+    vllm = ("INFO 01-15 10:00:00 [api_server.py:1000] Starting vLLM API server\n"
+            "thread '<unnamed>' panicked at /root/.cargo/registry/src/index.crates.io-6f17d22bba15001f/"
+            "tokenizers-0.21.0/src/models/bpe/word.rs:42:9:\n"
+            "called `Option::unwrap()` on a `None` value\n"
+            "ERROR 01-15 10:00:01 [serving_chat.py:200] Error in preprocessing prompt inputs\n"
+            "INFO 01-15 10:05:00 [loggers.py:100] Avg prompt throughput: 10.0 tokens/s\n"
+            "ERROR 01-15 10:10:00 [core.py:400] EngineCore encountered a fatal error.\n"
+            "Traceback (most recent call last):\n"
+            '  File "/usr/lib/python3/vllm/v1/worker/gpu_model_runner.py", line 100, in execute_model\n'
+            "    x = torch.empty(10)\n"
+            "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB.\n")
+    assert root_error(vllm).summary.startswith("torch.OutOfMemoryError: CUDA out of memory")
+    proxy = ("thread 'tokio-runtime-worker' panicked at crates/agentgateway/src/proxy/httpproxy.rs:100:5:\n"
+             "index out of bounds\n"
+             '{"level":"fatal","ts":"2025","msg":"failed to load config: missing listener"}\n')
+    assert root_error(proxy).summary == "FATAL failed to load config: missing listener"
+    # the main thread's panic ends the process whatever follows
+    assert root_error("thread 'main' panicked at src/main.rs:3:5:\nboom\n"
+                      '{"level":"fatal","msg":"later"}\n').kind == "rust-panic"
+
+
+def test_lines_starting_with_a_bracket_that_are_not_envoys_keep_their_format():
+    r = root_error('INFO starting\n[controller] time="2025-01-15T10:00:00Z" level=fatal msg="cannot load certs: '
+                   'open /tls/tls.crt: no such file"\n', {"exitCode": 1, "reason": "Error"})
+    assert (r.kind, r.summary) == ("structured", "FATAL cannot load certs: open /tls/tls.crt: no such file")
+
+
+ISTIO_DUMP = "2025-01-15T10:00:05.000000Z\tcritical\tenvoy backtrace external/envoy/source/server/backtrace.h:{n}\t{msg}\tthread=14"
+
+
+def test_istio_format_crash_dumps_name_the_frame_and_their_tail_is_not_an_error():
+    dump = [ISTIO_DUMP.format(n=104, msg="Caught Segmentation fault, suspect faulting address 0x0"),
+            ISTIO_DUMP.format(n=96, msg="#0: __restore_rt [0x7f3c0a8f5520]"),
+            ISTIO_DUMP.format(n=96, msg="#1: Envoy::Extensions::HttpFilters::ExtProc::Filter::onReceiveMessage() "
+                                        "[0x55d1c2a3b4c5]"),
+            ISTIO_DUMP.format(n=98, msg="end backtrace thread 14")]
+    r = root_error("\n".join(dump) + "\n", {"exitCode": 139, "reason": "Error"})
+    assert (r.kind, r.location) == ("envoy-crash", "Envoy::Extensions::HttpFilters::ExtProc::Filter::onReceiveMessage()")
+    tail = [ISTIO_DUMP.format(n=98, msg="end backtrace thread 14"),
+            "2025-01-15T10:00:05.100000Z\twarn\tEpoch 0 terminated with an error: signal: segmentation fault (core dumped)"]
+    assert root_error("\n".join(tail) + "\n").summary == "segmentation fault (native code crashed)"

@@ -27,7 +27,7 @@ from typing import Any
 from .exit_codes import exit_code_meaning
 from .go_panic import go_crash
 from .lines import MAX_LINE, Log, clip, fold
-from .native_crash import envoy_crash, rust_panic
+from .native_crash import NativeCrash, envoy_crash, rust_panic
 from .python_tb import WRAPPER_TEXT, PyException, is_consequence, tracebacks
 from .structured import ERROR_LEVELS, FATAL_LEVELS, Entry, parse_entry, quick_level
 
@@ -224,8 +224,9 @@ def _error_entries(log: Log, candidates: list[int], skip: set[int]) -> list[Entr
 
 
 def _dump_line(entry: Entry) -> bool:
-    """A line of Envoy's crash dump (`[critical][backtrace]`): read whole by native_crash, not an error."""
-    return entry.format == "envoy" and entry.logger == "backtrace"
+    """A line of Envoy's crash dump (`[critical][backtrace]`, or Istio's `critical<TAB>envoy backtrace`):
+    read whole by native_crash, not an error of its own."""
+    return entry.format in ("envoy", "zap-console") and entry.logger == "backtrace"
 
 
 def _from_fatal(entries: list[Entry]) -> RootError | None:
@@ -338,27 +339,38 @@ def _from_text(text: str) -> RootError | None:
             return RootError(go.kind, _summary(f"{label}: {go.message}{signal}{where}"),
                              tuple(clip(x) for x in go.excerpt), go.culprit.location if go.culprit else None)
     native = [i for i in candidates if any(m in log.lines[i] for m in _NATIVE_MARKS)]
+    crash = None
     if native:
         lines = log.parsed(native[-1], native[-1] + _NATIVE_TRACE_LINES)
         crash = rust_panic(lines) or envoy_crash(lines)
-        if crash is not None:
-            return RootError(crash.kind, _summary(crash.summary), crash.excerpt, crash.location)
+        if crash is not None and crash.fatal:
+            return _native(crash)
     last_serving = _last_serving(log)
     first, last = log.first_line(_TB_MARKS), log.last_line(_TB_MARKS)
     excs = tracebacks(log.parsed(max(first, last - _TB_WINDOW), last + _TB_MARGIN)) if last >= 0 else []
-    py = _from_python(excs, last_serving)
-    if py is not None:
-        return py
     # Lines of tracebacks (recovered ones too) are not separate errors; nor is what was served past.
     skip: set[int] = set()
     for e in excs:
         skip.update(range(e.first, e.last + 1))
     entries = _error_entries(log, candidates, skip)
+    if crash is not None:  # a panic in another thread than main: the process may have lived on
+        at = native[-1]
+        later = (last_serving > at or any(e.last > at for e in excs if e.last > last_serving)
+                 or any(e.no > at for e in entries if e.level in FATAL_LEVELS))
+        if not later:
+            return _native(crash)
+    py = _from_python(excs, last_serving)
+    if py is not None:
+        return py
     return (_from_fatal(entries)
             or _from_plain(log, candidates, _STRONG_PLAIN, skip)
             or _from_bare_exception(log, candidates, skip, last_serving)
             or _from_errors([e for e in entries if e.no > last_serving])
             or _from_plain(log, candidates, _WEAK_PLAIN, skip))
+
+
+def _native(crash: NativeCrash) -> RootError:
+    return RootError(crash.kind, _summary(crash.summary), crash.excerpt, crash.location)
 
 
 def _with_state(found: RootError, meaning: str | None, source: str) -> RootError:

@@ -42,6 +42,9 @@ class NativeCrash:
     summary: str  # one line
     location: str | None  # file:line:col, or the crashing function
     excerpt: tuple[str, ...]
+    # The process died of it: Envoy's crash handler, a panic of the main thread. A panic of another
+    # thread (a tokio task, a library's worker) may have been survived: the caller weighs it.
+    fatal: bool = True
 
 
 def rust_panic(lines: Sequence[LogLine]) -> NativeCrash | None:
@@ -63,7 +66,7 @@ def rust_panic(lines: Sequence[LogLine]) -> NativeCrash | None:
         text_msg = " ".join(x.strip() for x in message if x.strip()) or "(no message)"
         summary = f"panic in thread '{thread}': {text_msg}"
         excerpt = (clip(lines[i].raw), *(clip(x) for x in message[:_MESSAGE_LINES] if not old))
-        return NativeCrash("rust-panic", summary, where, excerpt)
+        return NativeCrash("rust-panic", summary, where, excerpt, fatal=thread == "main")
     return None
 
 
@@ -122,7 +125,11 @@ _ENVOY_HEADER = re.compile(r"^(?:\[[^\]]*\])+\s*(?:\[[^\]]+:\d+\]\s*)?")
 
 
 def _after_header(text: str) -> str:
-    """An Envoy record's text without its `[time][thread][level][logger] [file:line]` header."""
+    """An Envoy record's text without its `[time][thread][level][logger] [file:line]` header, or the
+    message field of Istio's `time<TAB>level<TAB>envoy logger file:line<TAB>message<TAB>thread=N`."""
+    if "\t" in text:
+        parts = text.split("\t")
+        return parts[3].strip() if len(parts) > 3 else text.strip()
     return _ENVOY_HEADER.sub("", text.strip(), count=1)
 
 

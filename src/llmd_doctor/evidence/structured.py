@@ -202,8 +202,8 @@ def parse_entry(line: LogLine) -> Entry | None:
     if text.startswith("{"):
         return parse_json(line)
     first = text[:1]
-    if first == "[":
-        return parse_envoy(line)
+    if first == "[" and (envoy := parse_envoy(line)) is not None:
+        return envoy
     if first in "IWEF" and len(text) > 5 and text[1:5].isdigit():
         return parse_klog(line)
     if "\t" in text:
@@ -225,9 +225,8 @@ def quick_level(line: LogLine) -> str:
         m = _JSON_LEVEL.search(text)
         return normalize_level(m.group("level"))[0] if m else ""
     first = text[:1]
-    if first == "[":
-        m = _ENVOY.match(text)
-        return normalize_level(m.group("level"))[0] if m else ""
+    if first == "[" and (m := _ENVOY.match(text)):
+        return normalize_level(m.group("level"))[0]
     if first in "IWEF" and len(text) > 5 and text[1:5].isdigit() and text[5:6] == " ":
         return _KLOG_LEVELS[first]
     if "\t" in text:

@@ -95,11 +95,17 @@ def discover(client: KubeClient, pool: ThreadPoolExecutor, groups: set[str]) -> 
 # ---- connecting --------------------------------------------------------------------------------
 
 
-def connect(opts: LiveOptions) -> tuple[KubeClient, str | None]:
+def client_for(opts: LiveOptions) -> KubeClient:
+    """The client of the kubeconfig and context asked for (reads the kubeconfig; nothing is sent)."""
+    return KubeClient(opts.kubeconfig, opts.context, request_timeout=opts.request_timeout, retries=opts.retries,
+                      workers=opts.workers, deadline=opts.deadline)
+
+
+def connect(opts: LiveOptions, client: KubeClient | None = None) -> tuple[KubeClient, str | None]:
     """The client, and the server's version; a server that cannot be read at all is a LiveSourceError."""
-    client = KubeClient(opts.kubeconfig, opts.context, request_timeout=opts.request_timeout, retries=opts.retries,
-                        workers=opts.workers, deadline=opts.deadline)
-    (opts.progress or (lambda _msg: None))(f"connecting to {client.host}")
+    if client is None:
+        client = client_for(opts)
+        (opts.progress or (lambda _msg: None))(f"connecting to {client.host}")
     try:
         version = client.get("/version")
     except DeadlinePassed as e:
@@ -116,7 +122,11 @@ def connect(opts: LiveOptions) -> tuple[KubeClient, str | None]:
 
 class Connection:
     """Connecting and discovery, started before the kinds to list are known: `check` starts them and
-    then loads its check modules (~0.1 s of CPU) while these requests wait on the network."""
+    then loads its check modules (~0.1 s of CPU) while these requests wait on the network.
+
+    The kubeconfig is read, and progress said, in the caller's thread: only the requests run in the
+    background, so a run that stops before reading (its checks failed to load) leaves no progress
+    line behind."""
 
     def __init__(self, opts: LiveOptions):
         self.opts = opts
@@ -125,30 +135,43 @@ class Connection:
         self._client: tuple[KubeClient, str | None] | None = None
         self._served: dict[str, list[str]] | DataUnavailable | None = None
         self._error: BaseException | None = None  # the run cannot go on (LiveSourceError)
-        threading.Thread(target=self._run, name="llmd-doctor-connect", daemon=True).start()
-
-    def _run(self) -> None:
         try:
-            self._client = connect(self.opts)
-            self._connected.set()
-            # Discover every group llmd-doctor knows, so "not served" is always an answer, never a guess.
-            crd_groups = {k.group for k in KINDS.values() if k.group not in CORE_GROUPS}
+            kube = client_for(opts)
+        except BaseException as e:  # a kubeconfig that cannot be used: said when the run reads
+            self._fail(e)
+            return
+        (opts.progress or (lambda _msg: None))(f"connecting to {kube.host}")
+        threading.Thread(target=self._run, args=(kube,), name="llmd-doctor-connect", daemon=True).start()
+
+    def _fail(self, error: BaseException) -> None:
+        self._error = error
+        self._connected.set()
+        self._discovered.set()
+
+    def _run(self, kube: KubeClient) -> None:
+        try:
+            self._client = connect(self.opts, kube)
+        except BaseException as e:  # handed to the reader, in its thread
+            self._fail(e)
+            return
+        self._connected.set()
+        # Discover every group llmd-doctor knows, so "not served" is always an answer, never a guess.
+        crd_groups = {k.group for k in KINDS.values() if k.group not in CORE_GROUPS}
+        try:
             with ThreadPoolExecutor(max_workers=self.opts.workers) as pool:
                 self._served = discover(self._client[0], pool, crd_groups) if crd_groups else {}
         except DataUnavailable as e:
             self._served = e
-        except BaseException as e:  # handed to the reader, in its thread
+        except BaseException as e:  # a fatal answer (401, TLS): the run stops there
             self._error = e
         finally:
-            self._connected.set()
             self._discovered.set()
 
     def client(self) -> tuple[KubeClient, str | None]:
         """The client and the server's version, as soon as connected; LiveSourceError when it cannot be."""
         self._connected.wait()
         if self._client is None:
-            assert self._error is not None
-            raise self._error
+            raise self._error or LiveSourceError("the connection to the API server failed")
         return self._client
 
     def served(self) -> dict[str, list[str]] | DataUnavailable:
@@ -156,5 +179,6 @@ class Connection:
         self._discovered.wait()
         if self._error is not None:
             raise self._error
-        assert self._served is not None
+        if self._served is None:
+            return ApiError("discovery did not finish")
         return self._served
