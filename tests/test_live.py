@@ -114,6 +114,22 @@ def test_discovery_aggregated_or_per_group_version(aggregated: bool, tmp_path: P
         assert "/apis/inference.networking.x-k8s.io/v1alpha2" in per_group_version
 
 
+def test_a_group_version_whose_discovery_fails_is_unknown_not_none(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """An older server answers /apis, then 503 for the pools' group-version: whether InferencePools
+    are served is unknown, so no check may pass on "there are none"."""
+    gv = "/apis/inference.networking.x-k8s.io/v1alpha2"
+    with FakeApiServer(EXAMPLES / "healthy", aggregated_discovery=False,
+                       fault=lambda m, p, q: Fault(status=503) if p == gv else None) as srv:
+        _, doc = run_json(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k"))
+    checks = {c["id"]: c for c in doc["checks"]}
+    pool_checks = [c for c in doc["checks"] if c["id"].startswith("inferencepool.")]
+    assert pool_checks and all(c["status"] in ("error", "skip", "blocked") for c in pool_checks), [
+        (c["id"], c["status"]) for c in pool_checks]
+    assert "discovery of inference.networking.x-k8s.io/v1alpha2 failed: HTTP 503" in json.dumps(doc)
+    assert doc["summary"]["verdict"] != "healthy" and checks["cluster.access"]["status"] != "pass"
+
+
 def test_stale_aggregated_entries_are_asked_per_group_version() -> None:
     """A group-version whose aggregated entry is stale (its aggregated API server did not answer)
     is asked directly; the fresh ones are taken as they are."""

@@ -58,9 +58,11 @@ def aggregated(doc: dict[str, Any], groups: set[str]) -> tuple[dict[str, list[st
     return served, stale
 
 
-def discover(client: KubeClient, pool: ThreadPoolExecutor, groups: set[str]) -> dict[str, list[str]]:
+def discover(client: KubeClient, pool: ThreadPoolExecutor,
+             groups: set[str]) -> tuple[dict[str, list[str]], dict[str, DataUnavailable]]:
     """Served versions of every known CRD kind in the given groups: one request where the server
-    offers aggregated discovery, else one per group-version."""
+    offers aggregated discovery, else one per group-version. Also the groups a group-version of
+    which could not be read (an error answer, not 404): what they serve is unknown, not none."""
     resp = client.get("/apis", accept=AGGREGATED_ACCEPT)
     if resp.status != 200:
         raise ApiError(f"discovery failed: {resp.message}")
@@ -76,20 +78,28 @@ def discover(client: KubeClient, pool: ThreadPoolExecutor, groups: set[str]) -> 
                                        if isinstance(v.get("version"), str)]
         pairs = [(g, v) for g, vs in versions.items() for v in vs]
 
-    def resources(pair: tuple[str, str]) -> tuple[str, str, list[dict[str, Any]]]:
+    def resources(pair: tuple[str, str]) -> tuple[str, str, list[dict[str, Any]] | DataUnavailable]:
         g, v = pair
         r = client.get(f"/apis/{g}/{v}")
+        if r.status == 404:
+            return g, v, []  # gone since /apis answered: not served
+        if r.status != 200:
+            return g, v, ApiError(f"discovery of {g}/{v} failed: HTTP {r.status}: {r.message}")
         try:
-            return g, v, dicts(r.obj().get("resources")) if r.status == 200 else []
-        except ApiError:
-            return g, v, []
+            return g, v, dicts(r.obj().get("resources"))
+        except ApiError as e:
+            return g, v, ApiError(f"discovery of {g}/{v} failed: {e}")
 
+    unreadable: dict[str, DataUnavailable] = {}
     for g, v, res in pool.map(resources, pairs):
+        if isinstance(res, DataUnavailable):
+            unreadable.setdefault(g, res)
+            continue
         for r in res:
             if "/" in str(r.get("name", "")):
                 continue  # subresources
             served.setdefault(f"{r.get('kind')}.{g}", []).append(v)
-    return served
+    return served, unreadable
 
 
 # ---- connecting --------------------------------------------------------------------------------
@@ -134,6 +144,7 @@ class Connection:
         self._connected, self._discovered = threading.Event(), threading.Event()
         self._client: tuple[KubeClient, str | None] | None = None
         self._served: dict[str, list[str]] | DataUnavailable | None = None
+        self._unreadable: dict[str, DataUnavailable] = {}  # group -> why what it serves is unknown
         self._error: BaseException | None = None  # the run cannot go on (LiveSourceError)
         try:
             kube = client_for(opts)
@@ -159,7 +170,7 @@ class Connection:
         crd_groups = {k.group for k in KINDS.values() if k.group not in CORE_GROUPS}
         try:
             with ThreadPoolExecutor(max_workers=self.opts.workers) as pool:
-                self._served = discover(self._client[0], pool, crd_groups) if crd_groups else {}
+                self._served, self._unreadable = discover(self._client[0], pool, crd_groups)
         except DataUnavailable as e:
             self._served = e
         except BaseException as e:  # a fatal answer (401, TLS): the run stops there
@@ -173,6 +184,10 @@ class Connection:
         if self._client is None:
             raise self._error or LiveSourceError("the connection to the API server failed")
         return self._client
+
+    def unreadable_groups(self) -> dict[str, DataUnavailable]:
+        """Groups whose discovery failed in part (see `discover`), with why; after `served()`."""
+        return self._unreadable
 
     def served(self) -> dict[str, list[str]] | DataUnavailable:
         """Served versions per kind, or why discovery failed."""

@@ -448,6 +448,9 @@ def _load(
             version = _version_of(k, served)
             if version is not None:
                 submit(k, version)
+            elif k.group in connection.unreadable_groups():
+                if k in wanted:  # unknown whether it is served: not "none"
+                    snap.errors[k.key] = connection.unreadable_groups()[k.group]
             elif served is not None:
                 unserved.add(k.key)
                 if k in wanted:
