@@ -25,9 +25,6 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-# Where facts files live: (package, folder inside it).
-FACT_DIRS = (("llmd_doctor.checks", "knowledge"), ("llmd_doctor.gateways", ""))
-
 
 def _folder(package: str, folder: str) -> Traversable:
     base = resources.files(package)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .lines import LogLine, clip
+from .structured import parse_entry
 
 _RUST_NEW = re.compile(r"thread '(?P<thread>[^']*)' panicked at (?P<loc>\S+?:\d+:\d+):$")
 _RUST_OLD = re.compile(r"thread '(?P<thread>[^']*)' panicked at '(?P<msg>.*)', (?P<loc>\S+?:\d+:\d+)$")
@@ -107,8 +108,7 @@ def envoy_crash(lines: Sequence[LogLine]) -> NativeCrash | None:
             continue
         frames: list[str] = []
         for line in lines[i + 1:i + 1 + _ENVOY_FRAMES]:
-            body = _after_header(line.text)
-            f = _ENVOY_FRAME.match(body)
+            f = _ENVOY_FRAME.match(_record_text(line))
             if f:
                 frames.append(f.group("sym").strip())
         culprit = next((f for f in frames if not f.startswith(_ENVOY_HANDLER)), None)
@@ -121,16 +121,11 @@ def envoy_crash(lines: Sequence[LogLine]) -> NativeCrash | None:
     return None
 
 
-_ENVOY_HEADER = re.compile(r"^(?:\[[^\]]*\])+\s*(?:\[[^\]]+:\d+\]\s*)?")
-
-
-def _after_header(text: str) -> str:
-    """An Envoy record's text without its `[time][thread][level][logger] [file:line]` header, or the
-    message field of Istio's `time<TAB>level<TAB>envoy logger file:line<TAB>message<TAB>thread=N`."""
-    if "\t" in text:
-        parts = text.split("\t")
-        return parts[3].strip() if len(parts) > 3 else text.strip()
-    return _ENVOY_HEADER.sub("", text.strip(), count=1)
+def _record_text(line: LogLine) -> str:
+    """A record's message without its header: Envoy's `[time][thread][level][logger] [file:line]`, or
+    Istio's tab-separated form (evidence/structured.py reads both)."""
+    entry = parse_entry(line)
+    return entry.msg if entry is not None else line.text.strip()
 
 
 __all__ = ["NativeCrash", "envoy_crash", "rust_panic"]
