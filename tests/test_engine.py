@@ -113,3 +113,24 @@ def test_evidence_is_capped_per_finding_and_per_result_saying_how_many_more() ->
     assert [f.evidence for f in result.findings][-1] == ("line 59",)
     short = Finding(Status.PASS, "2 pods", evidence=lines[:2])
     assert short.evidence == lines[:2]
+
+
+def test_a_view_checks_share_records_its_reads_for_every_check_that_asks() -> None:
+    """`derive_for_checks`: computed once, but each check asking for it is held to the kinds it read
+    (a view computed unrecorded would hide them from test_unreadable_property and test_inputs)."""
+    from llmd_doctor.snapshot import record_read, recording
+
+    snap = Snapshot(SourceInfo(kind="bundle"))
+    calls: list[int] = []
+
+    def plan() -> str:
+        calls.append(1)
+        record_read("Pod", "InferencePool.inference.networking.k8s.io")
+        return "plan"
+
+    with recording() as first:
+        assert snap.derive_for_checks("plan", plan) == "plan"
+    with recording() as second:
+        assert snap.derive_for_checks("plan", plan) == "plan"
+    assert calls == [1]
+    assert first == second == {"Pod", "InferencePool.inference.networking.k8s.io"}

@@ -97,7 +97,7 @@ class _Budget:
 def gateway_plan(snap: Snapshot) -> list[GatewaySample]:
     """The data-plane pods sampled per llm-d Gateway (see the module's docstring); planned once per
     run (the logs hook and the check ask for the same plan)."""
-    plan: list[GatewaySample] = snap.derive("runtime-gateway-plan", lambda: _gateway_plan(snap))
+    plan: list[GatewaySample] = snap.derive_for_checks("runtime-gateway-plan", lambda: _gateway_plan(snap))
     return plan
 
 
@@ -119,7 +119,7 @@ def _gateway_plan(snap: Snapshot) -> list[GatewaySample]:
 def pool_plan(snap: Snapshot) -> list[PoolSample]:
     """The model-server and endpoint-picker pods sampled per pool (see the module's docstring);
     planned once per run (two logs hooks and two checks ask for the same plan)."""
-    plan: list[PoolSample] = snap.derive("runtime-pool-plan", lambda: _pool_plan(snap))
+    plan: list[PoolSample] = snap.derive_for_checks("runtime-pool-plan", lambda: _pool_plan(snap))
     return plan
 
 

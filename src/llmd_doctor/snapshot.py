@@ -234,6 +234,19 @@ class Snapshot:
             self.memo[key] = value
             return value
 
+    def derive_for_checks(self, key: Any, compute: Any) -> Any:
+        """Like `derive`, for a view checks build from what they read: the kinds `compute()` reads are
+        recorded once, and recorded again for every check that asks, as if it had read them itself
+        (tests/test_unreadable_property.py and test_inputs.py hold each check to its reads)."""
+        try:
+            value, reads = self.memo[key]
+        except KeyError:
+            with recording() as reads:
+                value = compute()
+            self.memo[key] = (value, frozenset(reads))
+        record_read(*reads)
+        return value
+
     def _not_collected_reason(self, key: str) -> str:
         if self.source.kind == "bundle":
             return f"bundle holds no {key} objects"
