@@ -46,7 +46,7 @@ def test_a_page_keeps_its_items_in_order_names_the_malformed_and_shares_replicas
     assert all(p["spec"]["containers"] is after[0]["spec"]["containers"] for p in after)
 
 
-@pytest.mark.parametrize("body", [b'{"items": 3}', b"[1, 2]"])
+@pytest.mark.parametrize("body", [b'{"items": 3}', b"[1, 2]", b'{"kind": "PodList", "metadata": {}}'])
 def test_a_page_that_is_no_list_names_the_kind(body: bytes) -> None:
     with pytest.raises(ApiError, match=r"^list pods: the response is not a list$"):
         read_page(body, POD_PAGE, Shaper())
@@ -66,3 +66,18 @@ def test_pages_parsed_while_the_next_is_fetched_give_the_bundle_results(
     with FakeApiServer(example) as srv:
         _, doc = run_json(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k"), "--chunk-size", "2")
     assert comparable(doc) == comparable(offline)
+
+
+@pytest.mark.parametrize("code", [404, 410])
+def test_a_later_page_gone_is_an_error_not_the_list(code: int, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """404/410 on a continue page (the list expired or went away midway): what was read is not the
+    whole list, so the kind is an error, not the first pages nor "not served"."""
+    from fakeapi import Fault
+
+    example = ROOT / "examples" / "seed-rosa-epp-segfault"
+    fault = (lambda m, p, q: Fault(status=code) if p == "/apis/apps/v1/deployments" and "continue" in q else None)
+    with FakeApiServer(example, fault=fault) as srv:
+        _, doc = run_json(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k"), "--chunk-size", "1")
+    epp = next(c for c in doc["checks"] if c["id"] == "epp.deployment")
+    assert epp["status"] == "error" and f"HTTP {code} on a later page" in epp["message"], epp["message"]

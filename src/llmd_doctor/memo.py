@@ -44,7 +44,7 @@ def per_object(fn: Callable[[T], R]) -> Callable[[T], R]:
 
 def _containers_of(o: Obj) -> tuple[Any, Any]:
     spec = o.get("spec") or {}
-    if o.get("kind") != "Pod":  # a workload: its pod template's spec
+    if o.get("kind") != "Pod":  # a workload: its pod template's spec (k8s.pod_spec; k8s imports this module)
         spec = (spec.get("template") or {}).get("spec") or {}
     return spec.get("containers"), spec.get("initContainers")
 

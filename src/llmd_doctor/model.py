@@ -78,12 +78,12 @@ ALL_CAPABILITIES = CORE_CAPABILITIES + EPP_CAPABILITIES + (PD_DISAGGREGATION,)
 MAX_EVIDENCE = 50
 
 
-def capped(lines: Iterable[str], limit: int = MAX_EVIDENCE, where: str = "") -> tuple[str, ...]:
-    """`lines`, the first `limit` of them and "... and N more" when there are more."""
+def capped(lines: Iterable[str], where: str = "") -> tuple[str, ...]:
+    """`lines`, the first MAX_EVIDENCE of them and "... and N more" when there are more."""
     kept = tuple(lines)
-    if len(kept) <= limit:
+    if len(kept) <= MAX_EVIDENCE:
         return kept
-    return (*kept[:limit], f"... and {len(kept) - limit} more{where}")
+    return (*kept[:MAX_EVIDENCE], f"... and {len(kept) - MAX_EVIDENCE} more{where}")
 
 
 @dataclass(frozen=True)
@@ -210,7 +210,7 @@ class CheckResult:
         for f in self.findings:
             if f.status == self.status:
                 out.update(dict.fromkeys(f.evidence))
-        return list(capped(out, where=" (each finding has its own)")) if len(out) > MAX_EVIDENCE else list(out)
+        return list(capped(out, where=" (each finding has its own)"))
 
     @property
     def remediation(self) -> str:

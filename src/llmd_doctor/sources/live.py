@@ -163,8 +163,10 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
         while True:
             if resp.status == 403:
                 raise _forbidden(resp, "list", k, namespace)
-            if resp.status == 404:
+            if resp.status == 404 and not items and not parsing:
                 return Listed()  # the kind is not served after all
+            if resp.status in (404, 410):  # a later page gone: what was read is not the whole list
+                raise ApiError(f"list {k.plural}: HTTP {resp.status} on a later page: {resp.message}")
             if resp.status != 200:
                 raise ApiError(f"list {k.plural}: HTTP {resp.status}: {resp.message}")
             early = _early_continue(resp.body) if ahead is not None else None

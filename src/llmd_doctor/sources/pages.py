@@ -40,8 +40,8 @@ class Shaper:
     same words as a bundle's), then, with `prune`, cut to what the checks read, its replica-identical
     parts shared, and validated (a part shared from an item found well-shaped is not validated again)."""
 
-    def __init__(self, sharer: Sharer | None = None) -> None:
-        self.sharer = sharer or Sharer()
+    def __init__(self) -> None:
+        self.sharer = Sharer()
 
     def __call__(self, item: dict[str, Any], pk: PageKind) -> dict[str, Any] | str:
         trusted: frozenset[tuple[str, ...]] = frozenset()
@@ -66,7 +66,8 @@ def read_page(body: bytes, pk: PageKind, shape: Callable[[dict[str, Any], PageKi
         raise ApiError(f"malformed JSON in the API response ({e})") from e
     del body
     plural = pk.plural or pk.kind.lower()
-    if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list):
+    # A list always carries "items" (kube-apiserver writes [] for none; null is read as none too).
+    if not isinstance(doc, dict) or "items" not in doc or not isinstance(doc["items"] or [], list):
         raise ApiError(f"list {plural}: the response is not a list")
     page = Page()
     items = doc.get("items") or []
