@@ -76,7 +76,10 @@ def test_a_later_page_gone_is_an_error_not_the_list(code: int, tmp_path: Path,
     from fakeapi import Fault
 
     example = ROOT / "examples" / "seed-rosa-epp-segfault"
-    fault = (lambda m, p, q: Fault(status=code) if p == "/apis/apps/v1/deployments" and "continue" in q else None)
+
+    def fault(method: str, path: str, query: dict[str, str]) -> Fault | None:
+        return Fault(status=code) if path == "/apis/apps/v1/deployments" and "continue" in query else None
+
     with FakeApiServer(example, fault=fault) as srv:
         _, doc = run_json(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k"), "--chunk-size", "1")
     epp = next(c for c in doc["checks"] if c["id"] == "epp.deployment")
