@@ -79,7 +79,7 @@ def doctor_argv() -> list[str]:
 
 def run_child(argv: list[str], timeout: float, env: dict[str, str] | None = None,
               stdout: Any = subprocess.DEVNULL) -> tuple[float | None, float, int | None]:
-    """(wall seconds or None when killed at the timeout, peak RSS MB of this child alone, exit code)."""
+    """(wall seconds or None when killed at the timeout, peak RSS MB of this child and its helpers (bench/rss.py), exit code)."""
     with tempfile.NamedTemporaryFile("r", suffix=".rusage") as res:
         started = time.perf_counter()
         subprocess.run([sys.executable, "-S", "-c", LAUNCHER, res.name, str(timeout), *argv], stdout=stdout,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bench.run import Run, _fmt_walls, median_run
 
 
@@ -14,3 +16,21 @@ def test_the_median_run_keeps_its_own_counts_every_wall_and_the_highest_rss() ->
     m = median_run([Run(None, 50.0, 1), Run(2.0, 40.0, 2)])
     assert m.wall_s == 2.0 and _fmt_walls(m, 90) == "2.00 (2.00-> 90)"
     assert _fmt_walls(median_run([Run(0.5, 1.0, 1)]), 90) == "0.50"
+
+
+def test_the_peak_rss_counts_a_helper_process_with_its_parent(tmp_path: Path) -> None:
+    """llmd-doctor's page reader is a second process: its memory counts as the tool's. Parent and
+    helper each hold ~60 MB at the same time; the peak is their sum, not the larger."""
+    import subprocess
+    import sys
+
+    from bench.rss import LAUNCHER
+
+    hold = "b = bytearray(60 << 20); b[::4096] = b'x' * len(b[::4096]); import time; time.sleep({})"
+    parent = ("import subprocess, sys; c = subprocess.Popen([sys.executable, '-c', {!r}]); "
+              + hold.format(0.8) + "; c.wait()").format(hold.format(0.8))
+    out = tmp_path / "rusage"
+    subprocess.run([sys.executable, "-S", "-c", LAUNCHER, str(out), "30", sys.executable, "-c", parent], check=True)
+    peak_kb, code = (int(x) for x in out.read_text().split())
+    assert code == 0
+    assert peak_kb > 110 * 1024, peak_kb

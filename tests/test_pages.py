@@ -7,6 +7,7 @@ with the kind's name. The live source's pipelining over real HTTP is tests/test_
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from fakeapi import FakeApiServer
 from test_live import comparable, run_json
 
+from llmd_doctor.kinds import kind_key, split_api_version
 from llmd_doctor.snapshot import ApiError
 from llmd_doctor.sources import live
 from llmd_doctor.sources.pages import PageKind, Shaper, read_page
@@ -84,3 +86,120 @@ def test_a_later_page_gone_is_an_error_not_the_list(code: int, tmp_path: Path,
         _, doc = run_json(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k"), "--chunk-size", "1")
     epp = next(c for c in doc["checks"] if c["id"] == "epp.deployment")
     assert epp["status"] == "error" and f"HTTP {code} on a later page" in epp["message"], epp["message"]
+
+
+# ---- items parsed a chunk at a time -----------------------------------------------------------------
+
+
+def _bundle_objects() -> dict[str, list[dict]]:
+    """Every object of every example, by kind, as a list would give them."""
+    from llmd_doctor.sources.bundle import read_bundle
+
+    by_kind: dict[str, list[dict]] = {}
+    for example in sorted((ROOT / "examples").iterdir()):
+        if (example / "bundle.yaml").exists():
+            for o in read_bundle(example).objects:
+                by_kind.setdefault(o.get("kind") or "?", []).append(o)
+    return by_kind
+
+
+def _list_body(kind: str, items: list[dict], compact: bool, tail: dict | None = None) -> bytes:
+    doc = {"kind": f"{kind}List", "apiVersion": "v1", "metadata": {"resourceVersion": "7", "continue": "c2"},
+           "items": items, **(tail or {})}
+    return json.dumps(doc, separators=(",", ":") if compact else (", ", ": ")).encode()
+
+
+def _whole(body: bytes, pk: PageKind) -> tuple[list, list, str | None]:
+    import llmd_doctor.sources.pages as pages
+
+    original = pages._items_in_chunks
+    pages._items_in_chunks = lambda body, add: None  # type: ignore[assignment]
+    try:
+        page = read_page(body, pk, Shaper())
+    finally:
+        pages._items_in_chunks = original
+    return page.items, page.warnings, page.cont
+
+
+@pytest.mark.parametrize("compact", [True, False])
+@pytest.mark.parametrize("chunk", [1, 700, 1 << 20])
+def test_items_parsed_a_chunk_at_a_time_are_those_of_the_whole_parse(compact: bool, chunk: int,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every kind of every example, in both layouts API servers write, with a cut before every item
+    (chunk 1), every few items, and none: the same items, warnings and continue token."""
+    import llmd_doctor.sources.pages as pages
+
+    monkeypatch.setattr(pages, "CHUNK_BYTES", chunk)
+    kinds = _bundle_objects()
+    assert len(kinds) > 15 and {"Pod", "Deployment", "ReplicaSet", "ConfigMap"} <= set(kinds)
+    from llmd_doctor.sources.prune import SPECS
+
+    assert {"Pod", "Deployment.apps", "ReplicaSet.apps"} <= set(SPECS)  # the pruners these kinds exercise
+    for kind, objects in kinds.items():
+        for prune in (True, False):
+            api_version = objects[0].get("apiVersion", "v1")
+            pk = PageKind(kind_key(kind, split_api_version(api_version)[0]), kind, api_version, prune,
+                          kind.lower() + "s")
+            body = _list_body(kind, copy.deepcopy(objects), compact)
+            page = read_page(body, pk, Shaper())
+            assert (page.items, page.warnings, page.cont) == _whole(body, pk), kind
+
+
+def test_a_cut_inside_an_item_is_parsed_with_the_next_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A StatefulSet's second volumeClaimTemplate looks like the start of a list item."""
+    import llmd_doctor.sources.pages as pages
+
+    monkeypatch.setattr(pages, "CHUNK_BYTES", 1)
+    vct = [{"metadata": {"name": f"data-{i}"}, "spec": {"accessModes": ["ReadWriteOnce"]}} for i in range(3)]
+    items = [{"metadata": {"name": f"s{i}", "namespace": "ns"}, "spec": {"volumeClaimTemplates": vct}}
+             for i in range(4)]
+    pk = PageKind("StatefulSet.apps", "StatefulSet", "apps/v1", False, "statefulsets")
+    for compact in (True, False):
+        body = _list_body("StatefulSet", items, compact)
+        assert pages._NEXT_ITEM.search(body, body.index(b"data-0")) is not None  # a false cut exists
+        page = read_page(body, pk, Shaper())
+        assert [o["metadata"]["name"] for o in page.items] == ["s0", "s1", "s2", "s3"]
+        assert all(o["spec"]["volumeClaimTemplates"] == vct for o in page.items)
+
+
+def test_metadata_after_the_items_and_empty_or_null_items(monkeypatch: pytest.MonkeyPatch) -> None:
+    import llmd_doctor.sources.pages as pages
+
+    monkeypatch.setattr(pages, "CHUNK_BYTES", 1)
+    body = b'{"kind":"PodList","items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}],"metadata":{"continue":"t"}}'
+    page = read_page(body, POD_PAGE, Shaper())
+    assert [p["metadata"]["name"] for p in page.items] == ["a", "b"] and page.cont == "t"
+    for empty in (b'{"kind":"PodList","metadata":{},"items":[]}', b'{"kind":"PodList","metadata":{},"items":null}',
+                  b'{"kind": "PodList", "metadata": {}, "items": [ ] }\n'):
+        page = read_page(empty, POD_PAGE, Shaper())
+        assert page.items == [] and page.cont is None
+
+
+@pytest.mark.parametrize("body", [
+    b'{"kind":"PodList","metadata":{},"items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}]}',
+    b'{"kind":"PodList","metadata":{},"items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}]}x',
+    b'{"kind":"PodList","metadata":{},"items":[{"metadata":{"name":"a"}},{"metadata":{"name":"\xff"}}]}',
+])
+def test_a_malformed_item_after_the_first_chunk_is_malformed_json(body: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    import llmd_doctor.sources.pages as pages
+
+    monkeypatch.setattr(pages, "CHUNK_BYTES", 1)
+    with pytest.raises(ApiError, match="malformed JSON in the API response"):
+        read_page(body, POD_PAGE, Shaper())
+
+
+def test_equal_parts_of_different_owners_are_one_object() -> None:
+    """The first pod of another namespace's ReplicaSet with the same containers shares them; a
+    different one does not; a part whose first entry's name is not text is still compared."""
+    def pod(owner: str, image: str, name: object = "vllm") -> dict:
+        return {"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": f"p-{owner}", "namespace": owner, "ownerReferences": [{"uid": owner}]},
+                "spec": {"containers": [{"name": name, "image": image}]}}
+
+    shaper = Shaper()
+    a, b, c = (shaper(pod(o, img), POD_PAGE) for o, img in (("a", "vllm:1"), ("b", "vllm:1"), ("c", "vllm:2")))
+    assert isinstance(a, dict) and isinstance(b, dict) and isinstance(c, dict)
+    assert b["spec"]["containers"] is a["spec"]["containers"]
+    assert c["spec"]["containers"] is not a["spec"]["containers"] and c["spec"]["containers"][0]["image"] == "vllm:2"
+    odd = shaper(pod("d", "vllm:1", name={"not": "text"}), POD_PAGE)
+    assert isinstance(odd, str) and "malformed" in odd

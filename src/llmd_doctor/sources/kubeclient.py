@@ -18,11 +18,14 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 from llmd_doctor import __version__
 from llmd_doctor.snapshot import ApiError
+
+if TYPE_CHECKING:
+    from llmd_doctor.sources.kubeconfig import Target
 
 JSON_ACCEPT = "application/json"
 USER_AGENT = f"llmd-doctor/{__version__}"
@@ -118,14 +121,15 @@ class KubeClient:
     """Raw reads over keep-alive connections (one per worker thread), with the kubeconfig's credentials."""
 
     def __init__(self, kubeconfig: str | None = None, context: str | None = None, *, request_timeout: float = 10.0,
-                 retries: int = 2, workers: int = 8, deadline: float | None = None):
+                 retries: int = 2, workers: int = 8, deadline: float | None = None, target: Target | None = None):
+        """`target`: the server and credentials already read (the page reader's), instead of the kubeconfig."""
         from llmd_doctor.sources.kubeconfig import KubeconfigError, load
 
         self.request_timeout = request_timeout
         self.retries = retries
         self.deadline = Deadline(deadline)
         try:
-            self.target = load(kubeconfig, context)
+            self.target = target or load(kubeconfig, context)
         except KubeconfigError as e:
             raise LiveSourceError(str(e)) from e
         self.context_name = self.target.context
@@ -143,6 +147,11 @@ class KubeClient:
         self._local = threading.local()
         self.requests = 0
         self._lock = threading.Lock()
+
+    def count(self, n: int) -> None:
+        """`n` requests made on this client's behalf (by the page reader)."""
+        with self._lock:
+            self.requests += n
 
     def _ssl_context(self) -> ssl.SSLContext:
         t = self.target

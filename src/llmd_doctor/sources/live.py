@@ -16,14 +16,15 @@ it is parsed (sources/prune.py); `collect` keeps objects whole.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import itertools
-import re
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from llmd_doctor.kinds import CORE_GROUPS, KINDS, KindInfo, info
@@ -36,7 +37,7 @@ from llmd_doctor.snapshot import (
     Snapshot,
     SourceInfo,
 )
-from llmd_doctor.sources import pod_queries
+from llmd_doctor.sources import page_reader, pod_queries
 from llmd_doctor.sources.connection import Connection
 from llmd_doctor.sources.connection import as_dict as _dict
 from llmd_doctor.sources.kubeclient import (
@@ -46,7 +47,8 @@ from llmd_doctor.sources.kubeclient import (
     LiveSourceError,
     Response,
 )
-from llmd_doctor.sources.pages import Page, PageKind, Shaper, read_page
+from llmd_doctor.sources.page_reader import PageReader
+from llmd_doctor.sources.pages import Page, PageKind, Shaper, early_continue, read_page
 
 __all__ = ["Connection", "LiveOptions", "LiveSourceError", "load_live"]
 
@@ -77,6 +79,9 @@ class LiveOptions:
     prune: bool = False
     # Cluster-wide, list only the pods the checks can care about (sources/pod_queries.py).
     select_pods: bool = True
+    # Share the pages of long lists with a second process (sources/page_reader.py); the environment
+    # variable LLMD_DOCTOR_PAGE_READER=0 turns it off.
+    page_reader: bool = field(default_factory=lambda: os.environ.get("LLMD_DOCTOR_PAGE_READER", "1") != "0")
 
 
 # ---- discovery ------------------------------------------------------------------------------
@@ -115,29 +120,20 @@ class Listed(list[dict[str, Any]]):
         self.warnings.extend(page.warnings)
 
 
-_CONTINUE = re.compile(rb'"continue"\s*:\s*"([^"\\]*)"')
-
-
-def _early_continue(body: bytes) -> str | None:
-    """The continue token of a list page, read before the page is parsed: the API server writes
-    the list's metadata before its items, so the next page can be asked for while this one is
-    parsed. None when it is not found there (then the parsed page says)."""
-    head = body[:4096]
-    end = head.find(b'"items"')
-    m = _CONTINUE.search(head, 0, end) if end > 0 else None
-    return m.group(1).decode("ascii", "replace") if m else None
-
-
 # Pages of one list parsed or waiting to be while the next is fetched: more only holds more bytes, as
 # parsing holds the GIL.
 PARSE_AHEAD = 1
 
 
 def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str, namespace: str | None,
-               selector: str, shaper: Shaper, ahead: ThreadPoolExecutor | None = None) -> list[dict[str, Any]]:
+               selector: str, shaper: Shaper, ahead: ThreadPoolExecutor | None = None,
+               reader: PageReader | None = None, more: Callable[[], None] | None = None) -> list[dict[str, Any]]:
     """Every item of one LIST (all its pages), each shaped as its page is parsed (sources/pages.py).
     With `ahead`, a page whose continue token can be read before parsing is parsed there while the
-    next one is fetched; at most PARSE_AHEAD pages wait, so a big list never sits in memory whole."""
+    next one is fetched; at most PARSE_AHEAD pages wait, so a big list never sits in memory whole.
+    With `reader` (when it is free), the page reader process (sources/page_reader.py) reads every
+    other page: from the first when it is already running, else from when it is. `more()` is called
+    when the list has a second page."""
     accept = METADATA_ACCEPT if k.kind == "Secret" else JSON_ACCEPT
     query: list[tuple[str, Any]] = [("limit", opts.page_size)]
     if selector:
@@ -158,31 +154,45 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
             raise ApiError(f"list {k.plural}: the page's continue token is not the one read ahead of parsing")
         items.add(page)
 
+    def settle_all() -> None:
+        while parsing:
+            token, fut = parsing.popleft()
+            settle(fut.result(), token)
+
+    if reader is not None and ahead is not None and reader.ready():
+        try:
+            return _with_reader(reader, client, fetch, (path, query, accept, pk), k, namespace, shaper, ahead,
+                                parsing, items, None)
+        except page_reader.ReaderStopped:  # read the list again, without the reader
+            return _list_kind(client, opts, k, version, namespace, selector, shaper, ahead)
     resp = fetch(None)
     try:
         while True:
-            if resp.status == 403:
-                raise _forbidden(resp, "list", k, namespace)
             if resp.status == 404 and not items and not parsing:
                 return Listed()  # the kind is not served after all
-            if resp.status in (404, 410):  # a later page gone: what was read is not the whole list
-                raise ApiError(f"list {k.plural}: HTTP {resp.status} on a later page: {resp.message}")
-            if resp.status != 200:
-                raise ApiError(f"list {k.plural}: HTTP {resp.status}: {resp.message}")
-            early = _early_continue(resp.body) if ahead is not None else None
+            refused = _refusal(resp, k, namespace)
+            if refused:
+                raise refused
+            early = early_continue(resp.body) if ahead is not None or more is not None else None
+            if more is not None and early:
+                more()
             if ahead is not None and early:
                 parsing.append((early, ahead.submit(read_page, resp.body, pk, shaper)))
                 del resp  # its bytes now belong to the parse
                 while len(parsing) > PARSE_AHEAD:
                     token, fut = parsing.popleft()
                     settle(fut.result(), token)
+                if reader is not None and reader.claim():
+                    try:
+                        return _with_reader(reader, client, fetch, (path, query, accept, pk), k, namespace,
+                                            shaper, ahead, parsing, items, early)
+                    except page_reader.ReaderStopped:  # read the list again, without the reader
+                        return _list_kind(client, opts, k, version, namespace, selector, shaper, ahead)
                 resp = fetch(early)
                 continue
             page = read_page(resp.body, pk, shaper)
             del resp
-            while parsing:
-                token, fut = parsing.popleft()
-                settle(fut.result(), token)
+            settle_all()
             settle(page)
             if not page.cont:
                 return items
@@ -190,6 +200,86 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
     finally:
         for _, fut in parsing:
             fut.cancel()
+
+
+# Pages of a list read with the page reader that may be fetched and not yet settled (theirs and ours).
+WITH_READER_AHEAD = 4
+
+
+def _with_reader(reader: PageReader, client: KubeClient, fetch: Callable[[str | None], Response],
+                 request: tuple[str, list[tuple[str, Any]], str, PageKind], k: KindInfo, namespace: str | None,
+                 shaper: Shaper, ahead: ThreadPoolExecutor, parsing: deque[tuple[str, Future[Page]]],
+                 items: Listed, cont: str | None) -> Listed:
+    """The rest of a list after the page(s) in `parsing`, from `cont` on: once the page reader is
+    ready, it and this process take turns, page by page (each fetches its page, passes the next
+    token on as soon as its page arrives, then parses it), and the pages are settled in order.
+    Turns, not a queue: a process parsing cannot fetch (the parse holds its GIL), so the next
+    token comes fastest from the one that is not parsing. Raises ReaderStopped when the reader
+    stops answering."""
+    path, query, accept, pk = request
+    connect = page_reader.connect_for(client)
+    # (the next page's token as read before parsing, the page, whether the reader read it)
+    inflight: deque[tuple[str | None, Future[Page], bool]] = deque((t, f, False) for t, f in parsing)
+    parsing.clear()
+    last: str | None = None
+    theirs = True  # whose turn it is, once the reader is ready
+
+    def settle() -> None:
+        nonlocal last
+        token, fut, remote = inflight.popleft()
+        page = fut.result()
+        if token is not None and page.cont != token:
+            raise ApiError(f"list {k.plural}: the page's continue token is not the one read ahead of parsing")
+        items.add(shaper.adopt(page, pk) if remote else page)
+        last = page.cont
+
+    try:
+        while True:
+            ready = reader.ready()
+            if ready and theirs:
+                sent = reader.submit(functools.partial(page_reader.Job, connect=connect, path=path, query=tuple(query),
+                                                       accept=accept, kind=pk, cont=cont))
+                answer = sent.token.result()
+                if isinstance(answer, Response) and answer.status == 404 and cont is None:
+                    return Listed()  # the kind is not served after all
+                if isinstance(answer, Response):
+                    raise _refusal(answer, k, namespace) or ApiError(f"list {k.plural}: the page reader answered 200")
+                token, page = answer, sent.page
+                inflight.append((token, page, True))
+            else:
+                resp = fetch(cont)
+                if resp.status == 404 and cont is None:
+                    return Listed()
+                refused = _refusal(resp, k, namespace)
+                if refused:
+                    raise refused
+                token = early_continue(resp.body)
+                inflight.append((token, ahead.submit(read_page, resp.body, pk, shaper), False))
+                del resp
+            theirs = not theirs if ready else True
+            while len(inflight) > WITH_READER_AHEAD or (inflight and inflight[0][1].done()):
+                settle()
+            if not token:  # the last page, or a token not found ahead of parsing: the parsed page says
+                while inflight:
+                    settle()
+                if not last:
+                    return items
+                token = last
+            cont = token
+    finally:
+        for _, fut, _ in inflight:
+            fut.cancel()
+
+
+def _refusal(resp: Response, k: KindInfo, namespace: str | None) -> DataUnavailable | None:
+    """Why a list page that did not answer 200 gives no items (a 404 on the first page aside)."""
+    if resp.status == 403:
+        return _forbidden(resp, "list", k, namespace)
+    if resp.status in (404, 410):  # a later page gone: what was read is not the whole list
+        return ApiError(f"list {k.plural}: HTTP {resp.status} on a later page: {resp.message}")
+    if resp.status != 200:
+        return ApiError(f"list {k.plural}: HTTP {resp.status}: {resp.message}")
+    return None
 
 
 def _fetch_log(client: KubeClient, opts: LiveOptions,
@@ -319,17 +409,21 @@ class _Reads:
         # Parses pages while their lists fetch the next (a thread per list parsing at once: the GIL
         # lets one parse anyway, and each holds a parsed page).
         self.parse_pool = ThreadPoolExecutor(max_workers=2)
+        # Long lists share their pages with a second process (started once a list has a second page).
+        self.reader = PageReader(client.count) if opts.page_reader else None
         self.jobs: list[tuple[KindInfo, str | None, str, Future[list[dict[str, Any]]]]] = []
 
     def submit(self, k: KindInfo, version: str, ns: str | None = None, selector: str = "",
                store: bool = True, early: bool = False, pods: bool = False) -> Future[list[dict[str, Any]]]:
         """One LIST; `store` = its items go into the snapshot; `early` = a small list, on the io
         executor; `pods` = a list of the pod round, on its own executor."""
+        more = self.reader.warm if self.reader is not None else None
         if early:
-            fut = self.io.submit(_list_kind, self.client, self.opts, k, version, ns, selector, self.shaper)
+            fut = self.io.submit(_list_kind, self.client, self.opts, k, version, ns, selector, self.shaper,
+                                 more=more)
         else:
             fut = (self.pods if pods else self.pool).submit(_list_kind, self.client, self.opts, k, version, ns,
-                                                            selector, self.shaper, self.parse_pool)
+                                                            selector, self.shaper, self.parse_pool, self.reader, more)
         if store:
             self.jobs.append((k, ns, selector, fut))
         return fut
@@ -339,6 +433,8 @@ class _Reads:
         for executor in (self.pool, self.pods, self.io, self.reviews):
             executor.shutdown(wait=True, cancel_futures=True)
         self.parse_pool.shutdown(wait=True, cancel_futures=True)
+        if self.reader is not None:
+            self.reader.close()
 
     def absorb(self, progress: Callable[[str], None], tick: Callable[[str, int, int], None]) -> None:
         snap = self.snap

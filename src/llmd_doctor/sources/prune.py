@@ -172,7 +172,7 @@ SHARED: dict[str, tuple[tuple[str, ...], ...]] = {
     "Pod": (("metadata", "labels"), ("metadata", "annotations"), ("metadata", "ownerReferences"),
             ("spec", "containers"), ("spec", "initContainers"), ("spec", "volumes"), ("spec", "tolerations"),
             ("spec", "affinity"), ("spec", "nodeSelector"), ("spec", "securityContext"),
-            ("status", "conditions")),
+            ("spec", "imagePullSecrets"), ("status", "conditions")),
     "ReplicaSet.apps": (("spec", "template", "spec"),),
     "Deployment.apps": (("spec", "template", "spec"),),
 }
@@ -192,6 +192,9 @@ class Sharer:
     def __init__(self) -> None:
         # (path, owner) -> [the part last kept, whether an object holding it was found well-shaped]
         self._last: dict[tuple[tuple[str, ...], Any], list[Any]] = {}
+        # (path, a cheap fingerprint of the part) -> the same entry, for the first object of another
+        # owner: the workloads of many namespaces often run the same containers.
+        self._alike: dict[tuple[tuple[str, ...], Any], list[Any]] = {}
         # The object `share` saw last, with the entries of its parts: `well_shaped` follows it.
         self._seen: tuple[dict[str, Any] | None, list[list[Any]]] = (None, [])
 
@@ -219,12 +222,16 @@ class Sharer:
         for path, slot, parent, last in self._slots(obj, key):
             value = parent[last]
             prev = self._last.get(slot)
-            if prev is not None and (prev[0] is value or prev[0] == value):
+            if prev is None or not (prev[0] is value or prev[0] == value):
+                alike = (path, _fingerprint(value))
+                prev = self._alike.get(alike)
+                if prev is None or prev[0] != value:
+                    prev = self._alike[alike] = [value, False]
+                self._last[slot] = prev
+            if prev[0] is not value:
                 parent[last] = prev[0]
                 if prev[1]:
                     trusted.append(path)
-            else:
-                prev = self._last[slot] = [value, False]
             entries.append(prev)
         self._seen = (obj, entries)
         return frozenset(trusted)
@@ -240,6 +247,20 @@ class Sharer:
             prev = self._last.get(slot)
             if prev is not None and prev[0] is parent[last]:
                 prev[1] = True
+
+
+def _fingerprint(part: dict[str, Any] | list[Any]) -> tuple[Any, ...]:
+    """A few scalars of a part that equal parts share (its size, its first entry's name and image or
+    key), to find an equal part of another owner with one comparison."""
+    first: Any = part[0] if isinstance(part, list) and part else next(iter(part.items()), None) \
+        if isinstance(part, dict) else None
+    if isinstance(first, tuple):  # a dict's first (key, value)
+        key, first = first
+    else:
+        key = None
+    if isinstance(first, dict):
+        first = tuple(v if isinstance(v, str) else None for v in (first.get("name"), first.get("image")))
+    return len(part), key, first if isinstance(first, str | int | float | bool | tuple) else None
 
 
 # Each shared path, split once into the steps to its parent and its last key.
