@@ -13,11 +13,12 @@ implementation.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any
 
-from llmd_doctor import compiled_facts, k8s
+from llmd_doctor import compiled_facts, k8s, memo
 from llmd_doctor import versions as v
 from llmd_doctor.knowledge import Signature, signature_from
 
@@ -158,21 +159,33 @@ class GatewayImplementation:
     def _names(self) -> re.Pattern[str] | None:
         return _any_of((self.facts.get("controller") or {}).get("deployment_names"))
 
+    @cached_property
+    def _by_image(self) -> Callable[[Obj], Obj | None]:
+        """The first (regular) container of a pod spec whose image is this implementation's controller's:
+        once per spec (Deployments with the same template hold one, sources/prune.Sharer)."""
+        images = self._images
+
+        def first(spec: Obj) -> Obj | None:
+            return next((x for x in k8s.containers(spec, init=False)
+                         if images is not None and images.search(str(x.get("image", "")))), None)
+
+        return memo.per_object(first)
+
     def controller_container(self, workload: Obj) -> Obj | None:
         """The container of a Deployment that is this implementation's controller, or None."""
         c = self.facts.get("controller") or {}
-        containers = k8s.containers(k8s.pod_spec(workload), init=False)
+        spec = k8s.pod_spec(workload)
         if self._images is not None:
-            for x in containers:
-                if self._images.search(str(x.get("image", ""))):
-                    return x
+            hit = self._by_image(spec)
+            if hit is not None:
+                return hit
         labels = c.get("labels") or {}
         named = bool(self._names and self._names.search(k8s.name(workload))) or (
             bool(labels) and all(k8s.labels(workload).get(a) == b for a, b in labels.items()))
         if not named:
             return None
         wanted = (c.get("container") or {}).get("names") or ()
-        return next((x for x in containers if x.get("name") in wanted), None)
+        return next((x for x in k8s.containers(spec, init=False) if x.get("name") in wanted), None)
 
     def controller(self, workload: Obj) -> Controller | None:
         container = self.controller_container(workload)

@@ -311,24 +311,26 @@ def _servers(idx: dict[str, Index], pools: Items[Pool]) -> Items[ServerGroup]:
     for p in pools:
         pools_by_ns[p.namespace].append(p)
     groups: dict[tuple[str, str, str, str], ServerGroup] = {}
-    # Pods of one ReplicaSet share their template: judge each (owner, labels) once.
-    judged: dict[tuple[Any, ...], tuple[list[Pool], bool]] = {}
+    # Pods of one ReplicaSet share their template: judge each (owner, labels) once. Replicas hold one
+    # labels object (sources/prune.py's sharing), so its identity keys the memo without a sort per pod.
+    judged: dict[tuple[Any, ...], tuple[list[Pool], tuple[str, str, str, str] | None]] = {}
     for pod in idx[POD].items:
-        ns, labels = k8s.namespace(pod), k8s.labels(pod)
-        owner = next((r.get("uid") for r in k8s.meta(pod).get("ownerReferences") or [] if r.get("controller")), None)
-        memo = (ns, owner, *sorted(labels.items())) if owner else None
+        meta = k8s.meta(pod)
+        owner = next((r.get("uid") for r in meta.get("ownerReferences") or [] if r.get("controller")), None)
+        raw = meta.get("labels")
+        memo = (meta.get("namespace"), owner, id(raw)) if owner else None
         seen = judged.get(memo) if memo else None
         if seen is None:
+            ns, labels = k8s.namespace(pod), k8s.labels(pod)
             selecting = [p for p in pools_by_ns.get(ns, []) if p.selector and k8s.match_labels(p.selector, labels)]
-            seen = (selecting, looks_like_model_server(pod, labels, bool(selecting)))
+            serves = looks_like_model_server(pod, labels, bool(selecting))
+            seen = (selecting, (ns, *owner_of(pod, replicasets), role_of(pod)) if serves else None)
             if memo:
                 judged[memo] = seen
-        selecting, serves = seen
-        if not serves:
+        selecting, key = seen
+        if key is None:
             continue
-        kind, name = owner_of(pod, replicasets)
-        role = role_of(pod)
-        key = (ns, kind, name, role)
+        ns, kind, name, role = key
         g = groups.get(key)
         if g is None:
             g = groups[key] = ServerGroup(role, ns, kind, name, workloads.get((kind, ns, name)))
