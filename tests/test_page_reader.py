@@ -5,13 +5,14 @@ several: the results equal the bundle's and a run's without the reader, the same
 for (once each), a page the server refuses the reader is read as the parent reads its own, and
 when the reader dies or cannot start, the list is read again by the parent alone.
 
-In these small clusters a list is read before a reader process could start, so `Prompt` (the
-reader, waiting for its process to be ready before a list is read) makes it take part in every
-list with a second page.
+In these small clusters no list is long enough to be worth a reader, and each is read before a
+reader process could start; so `Prompt` (the reader, waiting for its process to be ready, with
+`MIN_BYTES` 0) makes it take part in every list with a second page.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -58,6 +59,7 @@ class Prompt(page_reader.PageReader):
 def prompt(monkeypatch: pytest.MonkeyPatch) -> type[Prompt]:
     Prompt.made = []
     monkeypatch.setattr(live, "PageReader", Prompt)
+    monkeypatch.setattr(page_reader, "MIN_BYTES", 0)  # every list with a second page is worth it here
     return Prompt
 
 
@@ -124,7 +126,7 @@ def test_a_reader_that_dies_midway_leaves_the_list_to_the_parent(prompt: type[Pr
     monkeypatch.setattr(Prompt, "__init__", dying)
     with FakeApiServer(example) as srv:
         _, doc = run_json(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k"), "--chunk-size", "1")
-    assert prompt.made[0].killed and prompt.made[0].broken
+    assert prompt.made[0].killed and prompt.made[0].stopped and "stopped" in prompt.made[0].stopped
     assert comparable(doc) == comparable(offline)
 
 
@@ -136,7 +138,8 @@ def test_a_reader_that_cannot_start_changes_nothing(prompt: type[Prompt], monkey
     monkeypatch.setattr(Prompt, "ready", page_reader.PageReader.ready)  # nothing to wait for
     with FakeApiServer(example) as srv:
         _, doc = run_json(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k"), "--chunk-size", "1")
-    assert prompt.made[0].broken and prompt.made[0].pages == 0
+    reader = prompt.made[0]
+    assert reader.stopped and reader.stopped.startswith("the page reader cannot start") and reader.pages == 0
     assert comparable(doc) == comparable(offline)
 
 
@@ -166,3 +169,113 @@ def test_credentials_rejected_on_a_readers_page_end_the_run_as_the_parents_would
     _, err = capsys.readouterr()
     assert prompt.made[0].pages
     assert exc.value.code not in (0, 1) and "rejected our credentials (401 Unauthorized)" in err, err
+
+
+def _both(fault: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], *argv: str,
+          example: str = "seed-rosa-epp-segfault") -> dict[bool, dict]:
+    """The run's JSON with the reader and without it, against servers that answer alike."""
+    docs = {}
+    for reader in (True, False):
+        os.environ["LLMD_DOCTOR_PAGE_READER"] = "1" if reader else "0"
+        try:
+            with FakeApiServer(EXAMPLES / example, fault=fault) as srv:
+                docs[reader] = run_json(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / f"k{reader}"), *argv)[1]
+        finally:
+            del os.environ["LLMD_DOCTOR_PAGE_READER"]
+    return docs
+
+
+def test_a_list_that_fails_while_the_reader_parses_its_page_leaves_the_reader_whole(
+        prompt: type[Prompt], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The reader's page is slow to parse and the parent's next page is gone (410): the list gives
+    up on the reader's page, whose answer then comes to nobody; the reader serves the other lists on."""
+    big = json.dumps({"kind": "DeploymentList", "apiVersion": "apps/v1", "metadata": {"continue": "tokX",
+                      "remainingItemCount": 5}, "items": [{"metadata": {"name": f"d{i}", "namespace": "x", "uid": str(i)}}
+                                                         for i in range(60000)]}).encode()
+
+    def fault(method: str, path: str, query: dict[str, str]) -> Fault | None:
+        if path == "/apis/apps/v1/deployments":
+            return Fault(status=200, body=big) if not query.get("continue") else Fault(status=410)
+        return None
+
+    docs = _both(fault, tmp_path, capsys, "--chunk-size", "1")
+    reader = prompt.made[0]
+    assert reader.pages and reader.stopped is None, reader.stopped
+    assert comparable(docs[True]) == comparable(docs[False])
+
+
+def test_the_deadline_is_the_runs_in_the_reader_too(prompt: type[Prompt], tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A page the reader asks for when the run's deadline passes says the run's deadline, as alone."""
+    def fault(method: str, path: str, query: dict[str, str]) -> Fault | None:
+        return Fault(delay_s=2.5) if path == "/apis/apps/v1/deployments" and query.get("continue") else None
+
+    docs = _both(fault, tmp_path, capsys, "--chunk-size", "1", "--timeout", "1.5s")
+    assert prompt.made[0].pages
+    said = {c["message"] for d in docs.values() for c in d["checks"] if "deadline" in c["message"]}
+    assert said and all("deadline of 1.5s passed" in m for m in said), said
+    assert comparable(docs[True]) == comparable(docs[False])
+
+
+def test_an_empty_continue_token_is_the_last_page(prompt: type[Prompt], tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from llmd_doctor.sources.bundle import read_bundle
+
+    deployments = [o for o in read_bundle(EXAMPLES / "seed-rosa-epp-segfault").objects if o["kind"] == "Deployment"]
+    body = json.dumps({"kind": "DeploymentList", "apiVersion": "apps/v1",
+                       "metadata": {"continue": "", "remainingItemCount": 0}, "items": deployments}).encode()
+
+    def fault(method: str, path: str, query: dict[str, str]) -> Fault | None:
+        return Fault(status=200, body=body) if path == "/apis/apps/v1/deployments" else None
+
+    docs = _both(fault, tmp_path, capsys, "--chunk-size", "1")
+    epp = [next(c for c in d["checks"] if c["id"] == "epp.deployment") for d in docs.values()]
+    assert epp[0]["status"] == "fail" and epp[0]["message"] == epp[1]["message"]
+    assert comparable(docs[True]) == comparable(docs[False])
+
+
+def test_credentials_that_fail_when_a_list_starts_leave_the_list_to_the_parent(
+        prompt: type[Prompt], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A token file or exec plugin that fails while the reader's connection is made: the parent reads
+    the list (where the same failure is an API error for the kinds it hits), never a traceback."""
+    def failing(client: Any) -> page_reader.Connect:
+        raise page_reader.ReaderStopped("no credentials for the page reader: FileNotFoundError: token")
+
+    original = page_reader.connect_for
+    assert original is not None
+    monkeypatch.setattr(page_reader, "connect_for", failing)
+    example = EXAMPLES / "healthy"
+    _, offline = run_json(capsys, "--bundle", str(example))
+    with FakeApiServer(example) as srv:
+        _, doc = run_json(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k"), "--chunk-size", "1")
+    assert comparable(doc) == comparable(offline)
+
+
+def test_the_credentials_error_of_a_token_file_is_the_readers_stop(tmp_path: Path) -> None:
+    from llmd_doctor.sources.kubeclient import KubeClient
+    from llmd_doctor.sources.kubeconfig import Target
+
+    def gone() -> str:
+        raise FileNotFoundError(str(tmp_path / "token"))
+
+    client = KubeClient(target=Target(host="https://127.0.0.1:1", authorization=gone))
+    with pytest.raises(page_reader.ReaderStopped, match="no credentials for the page reader: FileNotFoundError"):
+        page_reader.connect_for(client)
+
+
+def test_the_reader_imports_nothing_from_the_directory_the_tool_runs_in(
+        prompt: type[Prompt], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The reader holds the cluster's credentials: a `queue.py` where the user happens to be must not
+    run in it (`python -c` would put the current directory first on its path)."""
+    here = tmp_path / "repo"
+    here.mkdir()
+    marker = tmp_path / "imported"
+    for name in ("queue", "json", "signal", "pickle"):
+        (here / f"{name}.py").write_text(f"open({str(marker)!r}, 'a').write('{name}\\n')\n")
+    monkeypatch.chdir(here)
+    with FakeApiServer(EXAMPLES / "healthy") as srv:
+        run_json(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k"), "--chunk-size", "1")
+    assert prompt.made[0].pages
+    assert not marker.exists(), marker.read_text()

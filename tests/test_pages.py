@@ -203,3 +203,15 @@ def test_equal_parts_of_different_owners_are_one_object() -> None:
     assert c["spec"]["containers"] is not a["spec"]["containers"] and c["spec"]["containers"][0]["image"] == "vllm:2"
     odd = shaper(pod("d", "vllm:1", name={"not": "text"}), POD_PAGE)
     assert isinstance(odd, str) and "malformed" in odd
+
+
+def test_a_chunk_that_does_not_parse_after_others_did_is_parsed_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A list with a top-level field after its items: the last chunk takes it in and does not parse,
+    after earlier chunks were passed on; the page is then parsed whole (not an error)."""
+    import llmd_doctor.sources.pages as pages
+
+    monkeypatch.setattr(pages, "CHUNK_BYTES", 1)
+    items = [{"metadata": {"name": f"p{i}"}} for i in range(5)]
+    body = json.dumps({"kind": "PodList", "metadata": {}, "items": items, "extra": [{"metadata": {}}]}).encode()
+    page = read_page(body, POD_PAGE, Shaper())
+    assert [p["metadata"]["name"] for p in page.items] == [f"p{i}" for i in range(5)] and not page.warnings

@@ -127,13 +127,12 @@ PARSE_AHEAD = 1
 
 def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str, namespace: str | None,
                selector: str, shaper: Shaper, ahead: ThreadPoolExecutor | None = None,
-               reader: PageReader | None = None, more: Callable[[], None] | None = None) -> list[dict[str, Any]]:
+               reader: PageReader | None = None) -> list[dict[str, Any]]:
     """Every item of one LIST (all its pages), each shaped as its page is parsed (sources/pages.py).
     With `ahead`, a page whose continue token can be read before parsing is parsed there while the
     next one is fetched; at most PARSE_AHEAD pages wait, so a big list never sits in memory whole.
-    With `reader` (when it is free), the page reader process (sources/page_reader.py) reads every
-    other page: from the first when it is already running, else from when it is. `more()` is called
-    when the list has a second page."""
+    With `reader`, a list whose first page says that much more is to come (`page_reader.worth_it`)
+    shares its other pages with the page reader process (sources/page_reader.py)."""
     accept = METADATA_ACCEPT if k.kind == "Secret" else JSON_ACCEPT
     query: list[tuple[str, Any]] = [("limit", opts.page_size)]
     if selector:
@@ -159,12 +158,6 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
             token, fut = parsing.popleft()
             settle(fut.result(), token)
 
-    if reader is not None and ahead is not None and reader.ready():
-        try:
-            return _with_reader(reader, client, fetch, (path, query, accept, pk), k, namespace, shaper, ahead,
-                                parsing, items, None)
-        except page_reader.ReaderStopped:  # read the list again, without the reader
-            return _list_kind(client, opts, k, version, namespace, selector, shaper, ahead)
     resp = fetch(None)
     try:
         while True:
@@ -173,16 +166,16 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
             refused = _refusal(resp, k, namespace)
             if refused:
                 raise refused
-            early = early_continue(resp.body) if ahead is not None or more is not None else None
-            if more is not None and early:
-                more()
+            early = early_continue(resp.body) if ahead is not None else None
             if ahead is not None and early:
+                first = not items and not parsing
+                shared = reader is not None and first and page_reader.worth_it(resp.body, opts.page_size)
                 parsing.append((early, ahead.submit(read_page, resp.body, pk, shaper)))
                 del resp  # its bytes now belong to the parse
                 while len(parsing) > PARSE_AHEAD:
                     token, fut = parsing.popleft()
                     settle(fut.result(), token)
-                if reader is not None and reader.claim():
+                if shared and reader is not None and reader.claim():
                     try:
                         return _with_reader(reader, client, fetch, (path, query, accept, pk), k, namespace,
                                             shaper, ahead, parsing, items, early)
@@ -217,7 +210,7 @@ def _with_reader(reader: PageReader, client: KubeClient, fetch: Callable[[str | 
     token comes fastest from the one that is not parsing. Raises ReaderStopped when the reader
     stops answering."""
     path, query, accept, pk = request
-    connect = page_reader.connect_for(client)
+    connect = reader.connect(client)
     # (the next page's token as read before parsing, the page, whether the reader read it)
     inflight: deque[tuple[str | None, Future[Page], bool]] = deque((t, f, False) for t, f in parsing)
     parsing.clear()
@@ -409,7 +402,7 @@ class _Reads:
         # Parses pages while their lists fetch the next (a thread per list parsing at once: the GIL
         # lets one parse anyway, and each holds a parsed page).
         self.parse_pool = ThreadPoolExecutor(max_workers=2)
-        # Long lists share their pages with a second process (started once a list has a second page).
+        # Long lists share their pages with a second process, started when the first such list comes.
         self.reader = PageReader(client.count) if opts.page_reader else None
         self.jobs: list[tuple[KindInfo, str | None, str, Future[list[dict[str, Any]]]]] = []
 
@@ -417,13 +410,11 @@ class _Reads:
                store: bool = True, early: bool = False, pods: bool = False) -> Future[list[dict[str, Any]]]:
         """One LIST; `store` = its items go into the snapshot; `early` = a small list, on the io
         executor; `pods` = a list of the pod round, on its own executor."""
-        more = self.reader.warm if self.reader is not None else None
         if early:
-            fut = self.io.submit(_list_kind, self.client, self.opts, k, version, ns, selector, self.shaper,
-                                 more=more)
+            fut = self.io.submit(_list_kind, self.client, self.opts, k, version, ns, selector, self.shaper)
         else:
             fut = (self.pods if pods else self.pool).submit(_list_kind, self.client, self.opts, k, version, ns,
-                                                            selector, self.shaper, self.parse_pool, self.reader, more)
+                                                            selector, self.shaper, self.parse_pool, self.reader)
         if store:
             self.jobs.append((k, ns, selector, fut))
         return fut

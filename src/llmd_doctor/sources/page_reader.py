@@ -11,6 +11,9 @@ page itself. The parent only unpickles the reader's pages and shares their repli
 with what it already holds (`Shaper.adopt`); their items arrive whole, without the garbage parsing
 leaves.
 
+It is started for the first list that is long enough to be worth it (`worth_it`: the first page's
+size times what `remainingItemCount` says is left): on issue #15's clusters, the pods of a cluster
+whose pods are nearly all llm-d's, and nothing on a shared cluster, where pods are read by selector.
 The reader only ever saves time: when it cannot start, dies, or answers what it should not, the
 list is read again from its start by the parent alone.
 
@@ -30,26 +33,39 @@ from __future__ import annotations
 
 import gc
 import itertools
-import os
 import pickle
 import queue
+import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import IO, Any
 
 from llmd_doctor.snapshot import DataUnavailable
-from llmd_doctor.sources.kubeclient import KubeClient, LiveSourceError, Response
+from llmd_doctor.sources.kubeclient import Deadline, KubeClient, LiveSourceError, Response
 from llmd_doctor.sources.kubeconfig import Target
-from llmd_doctor.sources.pages import Page, PageKind, Shaper, early_continue, read_page
+from llmd_doctor.sources.pages import Page, PageKind, Shaper, early_continue, read_page, remaining_items
 
-# The child runs this; `-c` rather than `-m` so that this module is imported once, by its own name
-# (the classes pickled between the two processes are found by it).
-_CHILD = "from llmd_doctor.sources.page_reader import main; main()"
+# The child runs this, with `-P` (no current directory on its path: a `json.py` where the user runs
+# the tool must not run in a process that holds the cluster's credentials) and the parent's own
+# import path, so that it imports exactly what the parent imported. `-c` rather than `-m` so that
+# this module is imported once, by its own name (the classes pickled between the two are found by it).
+_CHILD = "import sys; sys.path[:] = {path!r}; from llmd_doctor.sources.page_reader import main; main()"
+
+# JSON still to come in a list, as its first page lets one estimate it, for the reader to be worth
+# its start (~0.1 s of a core, ~20 MB) and its memory (~40 MB while it reads): ~0.5 s of parsing.
+MIN_BYTES = 16 << 20
+
+
+def worth_it(first_page: bytes, page_size: int) -> bool:
+    """Whether a list is long enough to share with the reader: its first page's size times the pages
+    the API server says are left (`remainingItemCount`, absent for lists by selector: those are small)."""
+    left = remaining_items(first_page)
+    return left is not None and len(first_page) * left >= MIN_BYTES * max(page_size, 1)
+
 
 @dataclass(frozen=True)
 class FixedAuthorization:
@@ -69,16 +85,23 @@ class Connect:
     target: Target
     request_timeout: float
     retries: int
-    deadline: float | None  # seconds left of the run's deadline
+    deadline: Deadline  # the run's: the monotonic clock is the machine's, so its end is the same here
 
     def client(self) -> KubeClient:
-        return KubeClient(target=self.target, request_timeout=self.request_timeout, retries=self.retries,
-                          deadline=self.deadline)
+        client = KubeClient(target=self.target, request_timeout=self.request_timeout, retries=self.retries)
+        client.deadline = self.deadline
+        return client
 
 
 def connect_for(client: KubeClient) -> Connect:
-    target = replace(client.target, authorization=FixedAuthorization(client.target.authorization()))
-    return Connect(target, client.request_timeout, client.retries, client.deadline.remaining())
+    """The reader's way to the API server: the client's. Raises ReaderStopped when its credentials
+    cannot be had now (a token file or plugin failing): the parent reads alone, and says so per kind."""
+    try:
+        auth = client.target.authorization()
+    except Exception as e:  # noqa: BLE001 - kubeclient turns it into an ApiError for each read
+        raise ReaderStopped(f"no credentials for the page reader: {type(e).__name__}: {e}") from e
+    return Connect(replace(client.target, authorization=FixedAuthorization(auth)), client.request_timeout,
+                   client.retries, client.deadline)
 
 
 @dataclass(frozen=True)
@@ -121,9 +144,19 @@ class PageReader:
         self._send_lock = threading.Lock()
         self._pending: dict[int, Pending] = {}
         self._seq = itertools.count(1)
+        self._sent = 0  # the last job's number
         self._ready = threading.Event()
         self._broken = False
         self._listener: threading.Thread | None = None
+        self._connect: Connect | None = None
+        self.stopped: str | None = None  # why the reader stopped before the run's end, if it did
+        self._closing = False
+
+    def connect(self, client: KubeClient) -> Connect:
+        """How the reader reaches the API server, made once per run (the reader keeps one client)."""
+        if self._connect is None:
+            self._connect = connect_for(client)
+        return self._connect
 
     def warm(self) -> None:
         """Start the reader now, so that it is ready when a long list comes."""
@@ -132,17 +165,14 @@ class PageReader:
                 return
             try:
                 self._start()
-            except OSError:
+            except OSError as e:
+                self.stopped = f"the page reader cannot start: {e}"
                 self._broken = True
 
     def claim(self) -> bool:
         """True when the reader may serve a list: started, or starting."""
         self.warm()
         return not self._broken
-
-    @property
-    def broken(self) -> bool:
-        return self._broken
 
     def ready(self) -> bool:
         return self._ready.is_set() and not self._broken
@@ -155,11 +185,9 @@ class PageReader:
             return
         if not sys.executable:
             raise OSError("no Python executable to start")
-        env = dict(os.environ)  # this package's location first, however the parent found it
-        root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        self._proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        path = [p for p in sys.path if p]  # "" is the current directory
+        self._proc = subprocess.Popen([sys.executable, "-P", "-c", _CHILD.format(path=path)], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         _widen(self._proc.stdout)
         self._listener = threading.Thread(target=self._listen, args=(self._proc.stdout,), daemon=True,
                                           name="page-reader")
@@ -167,7 +195,7 @@ class PageReader:
 
     def submit(self, job_of: Callable[[int], Job]) -> Pending:
         """Send the reader one page; `job_of(seq)` makes its Job."""
-        seq = next(self._seq)
+        seq = self._sent = next(self._seq)
         pending = Pending(Future(), Future())
         self._pending[seq] = pending
         proc = self._proc
@@ -192,44 +220,44 @@ class PageReader:
                 if what == "hello":
                     self._ready.set()
                     continue
-                pending = self._pending.get(seq)
-                if pending is None:
-                    raise ValueError(f"a message for page {seq}, which was never sent")
-                if what == "token":
-                    pending.token.set_result(value)
-                elif what == "page":
-                    self._pending.pop(seq, None)
-                    pending.page.set_result(value)
-                elif what == "response":
-                    self._pending.pop(seq, None)
-                    pending.token.set_result(value)
-                    pending.page.set_result(Page())
-                elif what == "raise" and isinstance(value, DataUnavailable | LiveSourceError):
-                    self._pending.pop(seq, None)
-                    for fut in (pending.token, pending.page):
-                        if not fut.done():
-                            fut.set_exception(value)
-                else:
+                if what not in ("token", "page", "response", "raise") or (
+                        what == "raise" and not isinstance(value, DataUnavailable | LiveSourceError)):
                     raise ValueError(f"the page reader failed: {value}")
+                pending = self._pending.get(seq) if what == "token" else self._pending.pop(seq, None)
+                if pending is None:
+                    if not 0 < seq <= self._sent:
+                        raise ValueError(f"a message for page {seq}, which was never sent")
+                    continue  # a page already settled: nothing waits for it
+                if what == "token":
+                    _settle(pending.token, value)
+                elif what == "page":
+                    _settle(pending.page, value)
+                elif what == "response":
+                    _settle(pending.token, value)
+                    _settle(pending.page, Page())
+                else:
+                    _settle(pending.token, error=value)
+                    _settle(pending.page, error=value)
         except Exception as e:  # noqa: BLE001 - whatever it was, the parent reads without the reader
-            self._fail(f"the page reader stopped: {type(e).__name__}: {e}")
+            self._fail(f"the page reader stopped: {type(e).__name__}: {e}", closing=self._closing)
         else:
-            self._fail("the page reader stopped")
+            self._fail("the page reader stopped", closing=self._closing)
 
-    def _fail(self, why: str) -> None:
+    def _fail(self, why: str, closing: bool = False) -> None:
+        if not closing and self.stopped is None:
+            self.stopped = why
         self._broken = True
         for seq in list(self._pending):
             pending = self._pending.pop(seq, None)
-            if pending is None:
-                continue
-            for fut in (pending.token, pending.page):
-                if not fut.done():
-                    fut.set_exception(ReaderStopped(why))
+            if pending is not None:
+                _settle(pending.token, error=ReaderStopped(why))
+                _settle(pending.page, error=ReaderStopped(why))
 
     def close(self) -> None:
         proc, self._proc = self._proc, None
         if proc is None:
             return
+        self._closing = True
         busy = self.outstanding() > 0
         try:
             if proc.stdin is not None:
@@ -247,7 +275,18 @@ class PageReader:
             self._listener.join(timeout=2)
         if proc.stdout is not None:
             proc.stdout.close()
-        self._fail("the page reader was closed")
+        self._fail("the page reader was closed", closing=True)
+
+
+def _settle(fut: Future[Any], value: Any = None, error: BaseException | None = None) -> None:
+    """Settle a future, unless the list that waited for it gave up on it (cancelled it) already."""
+    try:
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(value)
+    except InvalidStateError:
+        pass
 
 
 # Bytes a pipe from the reader may hold: a pickled page of 500 pods is ~600 KB. With the default
@@ -337,6 +376,7 @@ def main() -> None:
     """The reader process: jobs on stdin, messages on stdout, until stdin closes."""
     gc.disable()  # JSON makes no cycles, and this process lives for one run
     sys.setswitchinterval(SWITCH_INTERVAL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it closes the reader
     inp, outbox = sys.stdin.buffer, _Outbox(sys.stdout.buffer)
     sys.stdout = sys.stderr  # nothing but messages on the pipe
     fetched: queue.Queue[tuple[Job, Response] | None] = queue.Queue()

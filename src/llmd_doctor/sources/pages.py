@@ -27,7 +27,19 @@ def early_continue(body: bytes) -> str | None:
     head = body[:4096]
     end = head.find(b'"items"')
     m = _CONTINUE.search(head, 0, end) if end > 0 else None
-    return m.group(1).decode("ascii", "replace") if m else None
+    return (m.group(1).decode("ascii", "replace") or None) if m else None  # "": the last page
+
+
+_REMAINING = re.compile(rb'"remainingItemCount"\s*:\s*(\d+)')
+
+
+def remaining_items(body: bytes) -> int | None:
+    """How many items a list has after this page, as its metadata says (API servers write it for lists
+    without a selector), read before the page is parsed; None when it does not say."""
+    head = body[:4096]
+    end = head.find(b'"items"')
+    m = _REMAINING.search(head, 0, end) if end > 0 else None
+    return int(m.group(1)) if m else None
 
 
 @dataclass(frozen=True)
@@ -135,8 +147,9 @@ _NEXT_ITEM = re.compile(rb'\}[ \t\n\r]*,[ \t\n\r]*(?=\{[ \t\n\r]*"metadata"[ \t\
 
 def _items_in_chunks(body: bytes, add: Callable[[list[Any]], None]) -> dict[str, Any] | None:
     """Parse a list body's items a chunk at a time, passing each chunk's items to `add`; the list
-    without its items, or None (before any item was added) when the body is not laid out as
-    `{"kind": ..., "metadata": {...}, "items": [...]}`, as API servers write lists."""
+    without its items, or None when the body is not laid out as `{"kind": ..., "metadata": {...},
+    "items": [...]}`, as API servers write lists, or does not parse (then items may have been passed
+    on already: the caller starts over with a whole parse)."""
     m, end = _ITEMS.search(body), _END.search(body)
     if m is None or end is None or end.start() < m.end():
         return None
@@ -154,7 +167,7 @@ def _items_in_chunks(body: bytes, add: Callable[[list[Any]], None]) -> dict[str,
             break
         cuts.append(nxt.end())
     cuts.append(stop)
-    a, added = cuts[0], False
+    a = cuts[0]
     for j, b in enumerate(cuts[1:], 1):
         piece = body[a:b]
         last = j == len(cuts) - 1
@@ -165,10 +178,8 @@ def _items_in_chunks(body: bytes, add: Callable[[list[Any]], None]) -> dict[str,
         except ValueError:
             if not last:
                 continue  # cut inside an item: parse this chunk with the next
-            if not added:
-                return None  # nothing passed on yet: the whole parse says what is wrong
-            raise ApiError("malformed JSON in the API response (a list item does not parse)") from None
+            return None  # the whole parse says what is wrong (the caller drops what was passed on)
         del piece
         add(items)
-        a, added = b, True
+        a = b
     return doc
