@@ -42,9 +42,8 @@ class Prompt(page_reader.PageReader):
         Prompt.made.append(self)
         self.warm()
 
-    def ready(self) -> bool:
-        self._ready.wait(timeout=20)
-        return super().ready()
+    def ready(self, wait: float = 0.0) -> bool:
+        return super().ready(wait=20)
 
     def submit(self, job_of: Any) -> page_reader.Pending:
         pending = super().submit(job_of)

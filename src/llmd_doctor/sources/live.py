@@ -195,6 +195,8 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
             fut.cancel()
 
 
+READER_START = 1.0  # seconds a list waits for the reader to start
+
 # Pages of a list read with the page reader that may be fetched and not yet settled (theirs and ours).
 WITH_READER_AHEAD = 4
 
@@ -226,6 +228,9 @@ def _with_reader(reader: PageReader, client: KubeClient, fetch: Callable[[str | 
         items.add(shaper.adopt(page, pk) if remote else page)
         last = page.cont
 
+    # The reader starts in ~0.1 s: wait for it once, rather than fetch a page here while this process
+    # is busy (the first round's parsing slows its fetches most).
+    reader.ready(wait=READER_START)
     try:
         while True:
             ready = reader.ready()

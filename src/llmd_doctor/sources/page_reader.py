@@ -174,7 +174,10 @@ class PageReader:
         self.warm()
         return not self._broken
 
-    def ready(self) -> bool:
+    def ready(self, wait: float = 0.0) -> bool:
+        """Whether the reader's process has started (waiting up to `wait` seconds for it)."""
+        if wait and not self._broken:
+            self._ready.wait(wait)
         return self._ready.is_set() and not self._broken
 
     def outstanding(self) -> int:
