@@ -173,7 +173,16 @@ def _ready_in(conds: list[Obj]) -> bool:
 
 
 def restarts(pod: Obj) -> int:
-    return sum(int(c.get("restartCount") or 0) for c in container_statuses(pod))
+    # Loops rather than sum(genexpr) over container_statuses(): checks ask this of every pod, twice.
+    st = pod.get("status") or {}
+    n = 0
+    for part in (st.get("containerStatuses"), st.get("initContainerStatuses")):
+        for c in part or ():
+            if isinstance(c, dict):
+                count = c.get("restartCount")
+                if count:
+                    n += int(count)
+    return n
 
 
 def waiting_reasons(pod: Obj) -> list[tuple[str, str, str]]:
