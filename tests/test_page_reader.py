@@ -125,7 +125,7 @@ def test_a_reader_that_dies_midway_leaves_the_list_to_the_parent(prompt: type[Pr
     monkeypatch.setattr(Prompt, "__init__", dying)
     with FakeApiServer(example) as srv:
         _, doc = run_json(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k"), "--chunk-size", "1")
-    assert prompt.made[0].killed and prompt.made[0].stopped and "stopped" in prompt.made[0].stopped
+    assert prompt.made[0].killed and prompt.made[0].stopped  # stopped answering, or could not be sent a page
     assert comparable(doc) == comparable(offline)
 
 
@@ -151,6 +151,25 @@ def test_the_readers_requests_are_counted_with_the_runs(prompt: type[Prompt], tm
         served = len(srv.requests)
     assert prompt.made[0].pages
     assert snap.requests == served
+
+
+def test_a_reader_that_exits_at_once_stops_no_list_from_being_read(
+        prompt: type[Prompt], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A Python that is no Python (a frozen build): the reader process exits before it says hello;
+    the lists waiting for it go on alone, with the same results."""
+    false = "/bin/false"
+    if not os.path.exists(false):
+        pytest.skip("no /bin/false here")
+    monkeypatch.setattr(sys, "executable", false)
+    monkeypatch.setattr(Prompt, "ready", page_reader.PageReader.ready)
+    example = EXAMPLES / "healthy"
+    _, offline = run_json(capsys, "--bundle", str(example))
+    with FakeApiServer(example) as srv:
+        _, doc = run_json(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k"), "--chunk-size", "1")
+    reader = prompt.made[0]
+    assert reader.stopped and "stopped" in reader.stopped and reader._ready.is_set()
+    assert comparable(doc) == comparable(offline)
 
 
 def test_credentials_rejected_on_a_readers_page_end_the_run_as_the_parents_would(

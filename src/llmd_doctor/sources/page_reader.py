@@ -168,6 +168,7 @@ class PageReader:
             except OSError as e:
                 self.stopped = f"the page reader cannot start: {e}"
                 self._broken = True
+                self._ready.set()
 
     def claim(self) -> bool:
         """True when the reader may serve a list: started, or starting."""
@@ -250,6 +251,7 @@ class PageReader:
         if not closing and self.stopped is None:
             self.stopped = why
         self._broken = True
+        self._ready.set()  # whoever waits for the reader to start: it will not
         for seq in list(self._pending):
             pending = self._pending.pop(seq, None)
             if pending is not None:
