@@ -1,9 +1,9 @@
-"""A second process that reads and parses pages of the pod list beside the parent (issue #15).
+"""A second process that reads and parses every other page of a long list (issue #15).
 
 Parsing JSON and shaping what it holds keeps the GIL: on a cluster whose pods are nearly all
-llm-d's, reading them took half of a run's CPU, on one core, while the other stayed idle. So once a
-pod list has a second page, a reader process (`PageReader`; this module's `main` in the child)
-takes some of its pages: the parent sends it a page's continue token, the reader fetches the page
+llm-d's, reading them took half of a run's CPU, on one core, while the other stayed idle. So a long
+list shares its pages with a reader process (`PageReader`; this module's `main` in the child), in
+turns: the parent sends it a page's continue token, the reader fetches the page
 over its own connection, answers at once with the next page's token (the API server writes it
 before the items), then parses the page, shapes its items exactly as the parent would
 (sources/pages.py) and sends them back pickled. Meanwhile the parent fetches and parses the next
@@ -133,9 +133,8 @@ class Pending:
 
 
 class PageReader:
-    """One reader process per run, started the first time a list has a second page, serving one
-    list at a time (`claim`/`release`). Not `ready` until the child has started: meanwhile the
-    parent reads on by itself."""
+    """One reader process per run, started for the first list worth it (`claim`), serving any list
+    that takes turns with it. Not `ready` until the child has started."""
 
     def __init__(self, count: Callable[[int], None]) -> None:
         self._count = count  # n more requests were made (for the run's count)
