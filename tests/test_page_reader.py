@@ -297,3 +297,28 @@ def test_the_reader_imports_nothing_from_the_directory_the_tool_runs_in(
         run_json(capsys, "--kubeconfig", srv.kubeconfig(tmp_path / "k"), "--chunk-size", "1")
     assert prompt.made[0].pages
     assert not marker.exists(), marker.read_text()
+
+
+def test_collect_with_the_reader_writes_the_bundle_collect_writes_without_it(
+        prompt: type[Prompt], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`collect` keeps objects whole: the reader's pages are unpickled whole; every object file is the same."""
+    import tarfile
+
+    from llmd_doctor.cli import main
+
+    def objects(archive: Path) -> dict[str, bytes]:
+        with tarfile.open(archive) as tf:
+            return {m.name.split("/", 1)[-1]: tf.extractfile(m).read()  # type: ignore[union-attr]
+                    for m in tf.getmembers() if m.isfile() and not m.name.endswith("bundle.yaml")}
+
+    archives = {}
+    for reader in ("1", "0"):
+        monkeypatch.setenv("LLMD_DOCTOR_PAGE_READER", reader)
+        archives[reader] = tmp_path / f"b{reader}.tar.gz"
+        with FakeApiServer(EXAMPLES / "seed-rosa-epp-segfault") as srv, pytest.raises(SystemExit) as exc:
+            main(["collect", "--kubeconfig", srv.kubeconfig(tmp_path / f"k{reader}"), "--chunk-size", "1", "-q",
+                  "-o", str(archives[reader])])
+        assert exc.value.code in (0, None)
+    assert prompt.made and prompt.made[0].pages
+    assert objects(archives["1"]) == objects(archives["0"])
