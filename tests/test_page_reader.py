@@ -322,3 +322,17 @@ def test_collect_with_the_reader_writes_the_bundle_collect_writes_without_it(
         assert exc.value.code in (0, None)
     assert prompt.made and prompt.made[0].pages
     assert objects(archives["1"]) == objects(archives["0"])
+
+
+def test_the_reader_is_worth_it_only_for_a_long_list() -> None:
+    """What the first page's size times `remainingItemCount` says is left, against MIN_BYTES: a list by
+    selector (no count), a short one, and one like issue #15's pods (3.8 MB pages, 9,500 more pods)."""
+    def page(remaining: int | None, size: int) -> bytes:
+        meta = {"continue": "t", **({"remainingItemCount": remaining} if remaining is not None else {})}
+        head = json.dumps({"kind": "PodList", "apiVersion": "v1", "metadata": meta})[:-1]
+        return (head + ', "items": [' + " " * size + "]}").encode()
+
+    assert not page_reader.worth_it(page(None, 3_800_000), 500)  # by selector: small by design
+    assert not page_reader.worth_it(page(1_000, 2_000_000), 500)  # ~4 MB more: parsed alone
+    assert page_reader.worth_it(page(9_500, 3_800_000), 500)  # ~72 MB more
+    assert not page_reader.worth_it(b'{"kind": "PodList", "items": []}', 500)
