@@ -40,7 +40,7 @@ class Prompt(page_reader.PageReader):
         self.killed = False
         self.kill_after: int | None = None
         Prompt.made.append(self)
-        self.warm()
+        self.start()
 
     def ready(self, wait: float = 0.0) -> bool:
         return super().ready(wait=20)

@@ -121,13 +121,15 @@ class KubeClient:
     """Raw reads over keep-alive connections (one per worker thread), with the kubeconfig's credentials."""
 
     def __init__(self, kubeconfig: str | None = None, context: str | None = None, *, request_timeout: float = 10.0,
-                 retries: int = 2, workers: int = 8, deadline: float | None = None, target: Target | None = None):
-        """`target`: the server and credentials already read (the page reader's), instead of the kubeconfig."""
+                 retries: int = 2, workers: int = 8, deadline: float | Deadline | None = None,
+                 target: Target | None = None):
+        """`target`: the server and credentials already read (the page reader's), instead of the kubeconfig;
+        `deadline`: seconds for the whole read, or the run's Deadline itself (the page reader's)."""
         from llmd_doctor.sources.kubeconfig import KubeconfigError, load
 
         self.request_timeout = request_timeout
         self.retries = retries
-        self.deadline = Deadline(deadline)
+        self.deadline = deadline if isinstance(deadline, Deadline) else Deadline(deadline)
         try:
             self.target = target or load(kubeconfig, context)
         except KubeconfigError as e:

@@ -150,7 +150,7 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
 
     def settle(page: Page, early: str | None = None) -> None:
         if early is not None and page.cont != early:
-            raise ApiError(f"list {k.plural}: the page's continue token is not the one read ahead of parsing")
+            raise _token_mismatch(k)
         items.add(page)
 
     def settle_all() -> None:
@@ -175,7 +175,7 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
                 while len(parsing) > PARSE_AHEAD:
                     token, fut = parsing.popleft()
                     settle(fut.result(), token)
-                if shared and reader is not None and reader.claim():
+                if shared and reader is not None and reader.start():
                     try:
                         return _with_reader(reader, client, fetch, (path, query, accept, pk), k, namespace,
                                             shaper, ahead, parsing, items, early)
@@ -204,7 +204,7 @@ WITH_READER_AHEAD = 4
 def _with_reader(reader: PageReader, client: KubeClient, fetch: Callable[[str | None], Response],
                  request: tuple[str, list[tuple[str, Any]], str, PageKind], k: KindInfo, namespace: str | None,
                  shaper: Shaper, ahead: ThreadPoolExecutor, parsing: deque[tuple[str, Future[Page]]],
-                 items: Listed, cont: str | None) -> Listed:
+                 items: Listed, cont: str) -> Listed:
     """The rest of a list after the page(s) in `parsing`, from `cont` on: once the page reader is
     ready, it and this process take turns, page by page (each fetches its page, passes the next
     token on as soon as its page arrives, then parses it), and the pages are settled in order.
@@ -224,7 +224,7 @@ def _with_reader(reader: PageReader, client: KubeClient, fetch: Callable[[str | 
         token, fut, remote = inflight.popleft()
         page = fut.result()
         if token is not None and page.cont != token:
-            raise ApiError(f"list {k.plural}: the page's continue token is not the one read ahead of parsing")
+            raise _token_mismatch(k)
         items.add(shaper.adopt(page, pk) if remote else page)
         last = page.cont
 
@@ -238,16 +238,12 @@ def _with_reader(reader: PageReader, client: KubeClient, fetch: Callable[[str | 
                 sent = reader.submit(functools.partial(page_reader.Job, connect=connect, path=path, query=tuple(query),
                                                        accept=accept, kind=pk, cont=cont))
                 answer = sent.token.result()
-                if isinstance(answer, Response) and answer.status == 404 and cont is None:
-                    return Listed()  # the kind is not served after all
                 if isinstance(answer, Response):
                     raise _refusal(answer, k, namespace) or ApiError(f"list {k.plural}: the page reader answered 200")
                 token, page = answer, sent.page
                 inflight.append((token, page, True))
             else:
                 resp = fetch(cont)
-                if resp.status == 404 and cont is None:
-                    return Listed()
                 refused = _refusal(resp, k, namespace)
                 if refused:
                     raise refused
@@ -267,6 +263,10 @@ def _with_reader(reader: PageReader, client: KubeClient, fetch: Callable[[str | 
     finally:
         for _, fut, _ in inflight:
             fut.cancel()
+
+
+def _token_mismatch(k: KindInfo) -> ApiError:
+    return ApiError(f"list {k.plural}: the page's continue token is not the one read ahead of parsing")
 
 
 def _refusal(resp: Response, k: KindInfo, namespace: str | None) -> DataUnavailable | None:

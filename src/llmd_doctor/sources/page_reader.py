@@ -88,9 +88,8 @@ class Connect:
     deadline: Deadline  # the run's: the monotonic clock is the machine's, so its end is the same here
 
     def client(self) -> KubeClient:
-        client = KubeClient(target=self.target, request_timeout=self.request_timeout, retries=self.retries)
-        client.deadline = self.deadline
-        return client
+        return KubeClient(target=self.target, request_timeout=self.request_timeout, retries=self.retries,
+                          deadline=self.deadline)
 
 
 def connect_for(client: KubeClient) -> Connect:
@@ -114,7 +113,7 @@ class Job:
     query: tuple[tuple[str, Any], ...]
     accept: str
     kind: PageKind
-    cont: str | None  # None: the first page
+    cont: str
 
 
 # ---- the parent's side --------------------------------------------------------------------------
@@ -133,7 +132,7 @@ class Pending:
 
 
 class PageReader:
-    """One reader process per run, started for the first list worth it (`claim`), serving any list
+    """One reader process per run, started for the first list worth it (`start`), serving any list
     that takes turns with it. Not `ready` until the child has started."""
 
     def __init__(self, count: Callable[[int], None]) -> None:
@@ -157,21 +156,16 @@ class PageReader:
             self._connect = connect_for(client)
         return self._connect
 
-    def warm(self) -> None:
-        """Start the reader now, so that it is ready when a long list comes."""
+    def start(self) -> bool:
+        """Start the reader if it is not running; whether it runs (or is starting)."""
         with self._start_lock:
-            if self._broken:
-                return
-            try:
-                self._start()
-            except OSError as e:
-                self.stopped = f"the page reader cannot start: {e}"
-                self._broken = True
-                self._ready.set()
-
-    def claim(self) -> bool:
-        """True when the reader may serve a list: started, or starting."""
-        self.warm()
+            if not self._broken:
+                try:
+                    self._start()
+                except OSError as e:
+                    self.stopped = f"the page reader cannot start: {e}"
+                    self._broken = True
+                    self._ready.set()
         return not self._broken
 
     def ready(self, wait: float = 0.0) -> bool:
@@ -338,7 +332,7 @@ class _Outbox:
 def _fetch(client: KubeClient, job: Job, outbox: _Outbox, fetched: queue.Queue[tuple[Job, Response] | None]) -> None:
     """Fetch one page, answer its next token at once, and queue it for parsing."""
     try:
-        resp = client.get(job.path, [*job.query, *([("continue", job.cont)] if job.cont else [])], job.accept)
+        resp = client.get(job.path, [*job.query, ("continue", job.cont)], job.accept)
     except (DataUnavailable, LiveSourceError) as e:
         outbox.send("raise", job.seq, e)
         return

@@ -18,27 +18,28 @@ from llmd_doctor.snapshot import ApiError, misshapen
 from llmd_doctor.sources.prune import Sharer, prune
 
 _CONTINUE = re.compile(rb'"continue"\s*:\s*"([^"\\]*)"')
-
-
-def early_continue(body: bytes) -> str | None:
-    """The continue token of a list page, read before the page is parsed: the API server writes
-    the list's metadata before its items, so the next page can be asked for while this one is
-    parsed. None when it is not found there (then the parsed page says)."""
-    head = body[:4096]
-    end = head.find(b'"items"')
-    m = _CONTINUE.search(head, 0, end) if end > 0 else None
-    return (m.group(1).decode("ascii", "replace") or None) if m else None  # "": the last page
-
-
 _REMAINING = re.compile(rb'"remainingItemCount"\s*:\s*(\d+)')
 
 
-def remaining_items(body: bytes) -> int | None:
-    """How many items a list has after this page, as its metadata says (API servers write it for lists
-    without a selector), read before the page is parsed; None when it does not say."""
+def _in_head(pattern: re.Pattern[bytes], body: bytes) -> re.Match[bytes] | None:
+    """`pattern` in a list page's metadata, read before the page is parsed: API servers write the
+    list's metadata before its items."""
     head = body[:4096]
     end = head.find(b'"items"')
-    m = _REMAINING.search(head, 0, end) if end > 0 else None
+    return pattern.search(head, 0, end) if end > 0 else None
+
+
+def early_continue(body: bytes) -> str | None:
+    """The page's continue token, so that the next page can be asked for while this one is parsed;
+    None when it is not found there (then the parsed page says) or empty (the last page)."""
+    m = _in_head(_CONTINUE, body)
+    return (m.group(1).decode("ascii", "replace") or None) if m else None
+
+
+def remaining_items(body: bytes) -> int | None:
+    """How many items the list has after this page (API servers say it for lists without a selector);
+    None when the page does not say."""
+    m = _in_head(_REMAINING, body)
     return int(m.group(1)) if m else None
 
 

@@ -250,17 +250,17 @@ class Sharer:
 
 
 def _fingerprint(part: dict[str, Any] | list[Any]) -> tuple[Any, ...]:
-    """A few scalars of a part that equal parts share (its size, its first entry's name and image or
-    key), to find an equal part of another owner with one comparison."""
-    first: Any = part[0] if isinstance(part, list) and part else next(iter(part.items()), None) \
-        if isinstance(part, dict) else None
-    if isinstance(first, tuple):  # a dict's first (key, value)
-        key, first = first
+    """A few scalars of a part that equal parts share (its size, its first key, its first entry's name
+    and image), to find an equal part of another owner with one comparison."""
+    if isinstance(part, dict):
+        key, first = next(iter(part.items()), (None, None))
     else:
-        key = None
+        key, first = None, part[0] if part else None
     if isinstance(first, dict):
         first = tuple(v if isinstance(v, str) else None for v in (first.get("name"), first.get("image")))
-    return len(part), key, first if isinstance(first, str | int | float | bool | tuple) else None
+    elif not isinstance(first, str | int | float | bool):
+        first = None
+    return len(part), key, first
 
 
 # Each shared path, split once into the steps to its parent and its last key.
