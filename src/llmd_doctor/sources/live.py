@@ -169,16 +169,20 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
             early = early_continue(resp.body) if ahead is not None else None
             if ahead is not None and early:
                 first = not items and not parsing
-                shared = reader is not None and first and page_reader.worth_it(resp.body, opts.page_size)
+                shared = page_reader.how_shared(resp.body, opts.page_size) if reader and first else None
                 parsing.append((early, ahead.submit(read_page, resp.body, pk, shaper)))
                 del resp  # its bytes now belong to the parse
                 while len(parsing) > PARSE_AHEAD:
                     token, fut = parsing.popleft()
                     settle(fut.result(), token)
                 if shared and reader is not None and reader.start():
+                    request = (path, query, accept, pk)
                     try:
-                        return _with_reader(reader, client, fetch, (path, query, accept, pk), k, namespace,
-                                            shaper, ahead, parsing, items, early)
+                        if shared == "turns":
+                            return _with_reader(reader, client, fetch, request, k, namespace, shaper, ahead,
+                                                parsing, items, early)
+                        if reader.ready(wait=READER_START):
+                            return _followed(reader, client, request, k, namespace, shaper, parsing, items, early)
                     except page_reader.ReaderStopped:  # read the list again, without the reader
                         return _list_kind(client, opts, k, version, namespace, selector, shaper, ahead)
                 resp = fetch(early)
@@ -196,6 +200,10 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
 
 
 READER_START = 1.0  # seconds a list waits for the reader to start
+
+# Pages the reader reads in a row, taking turns, for each page this process reads: this process
+# also fetches its own pages over TLS, and unpickles and shares the reader's.
+READER_PAGES = int(os.environ.get("READER_PAGES", "2"))
 
 # Pages of a list read with the page reader that may be fetched and not yet settled (theirs and ours).
 WITH_READER_AHEAD = 4
@@ -217,7 +225,7 @@ def _with_reader(reader: PageReader, client: KubeClient, fetch: Callable[[str | 
     inflight: deque[tuple[str | None, Future[Page], bool]] = deque((t, f, False) for t, f in parsing)
     parsing.clear()
     last: str | None = None
-    theirs = True  # whose turn it is, once the reader is ready
+    turn = 0  # pages read since this process last read one: the reader's turn while below READER_PAGES
 
     def settle() -> None:
         nonlocal last
@@ -234,7 +242,7 @@ def _with_reader(reader: PageReader, client: KubeClient, fetch: Callable[[str | 
     try:
         while True:
             ready = reader.ready()
-            if ready and theirs:
+            if ready and turn < READER_PAGES:
                 sent = reader.submit(functools.partial(page_reader.Job, connect=connect, path=path, query=tuple(query),
                                                        accept=accept, kind=pk, cont=cont))
                 answer = sent.token.result()
@@ -250,7 +258,7 @@ def _with_reader(reader: PageReader, client: KubeClient, fetch: Callable[[str | 
                 token = early_continue(resp.body)
                 inflight.append((token, ahead.submit(read_page, resp.body, pk, shaper), False))
                 del resp
-            theirs = not theirs if ready else True
+            turn = (turn + 1) % (READER_PAGES + 1) if ready else 0
             while len(inflight) > WITH_READER_AHEAD or (inflight and inflight[0][1].done()):
                 settle()
             if not token:  # the last page, or a token not found ahead of parsing: the parsed page says
@@ -263,6 +271,30 @@ def _with_reader(reader: PageReader, client: KubeClient, fetch: Callable[[str | 
     finally:
         for _, fut, _ in inflight:
             fut.cancel()
+
+
+def _followed(reader: PageReader, client: KubeClient, request: tuple[str, list[tuple[str, Any]], str, PageKind],
+              k: KindInfo, namespace: str | None, shaper: Shaper, parsing: deque[tuple[str, Future[Page]]],
+              items: Listed, cont: str) -> Listed:
+    """The rest of a list after the page(s) in `parsing`, from `cont` on, read by the page reader on
+    its own while this process parses the other lists of its round; its pages are settled in order.
+    Raises ReaderStopped when the reader stops answering."""
+    path, query, accept, pk = request
+    following = reader.follow(functools.partial(page_reader.Job, connect=reader.connect(client), path=path,
+                                                query=tuple(query), accept=accept, kind=pk, cont=cont))
+    while parsing:  # this process's pages, parsed while the reader fetches its first
+        token, fut = parsing.popleft()
+        page = fut.result()
+        if page.cont != token:
+            raise _token_mismatch(k)
+        items.add(page)
+    while True:
+        got = following.next()
+        if isinstance(got, Response):
+            raise _refusal(got, k, namespace) or ApiError(f"list {k.plural}: the page reader answered 200")
+        items.add(shaper.adopt(got, pk))
+        if not got.cont:
+            return items
 
 
 def _token_mismatch(k: KindInfo) -> ApiError:

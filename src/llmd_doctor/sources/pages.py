@@ -88,8 +88,9 @@ class Shaper:
         well-shaped there, share their replica-identical parts with the items this one kept."""
         if pk.prune:
             share, well_shaped = self.sharer.share, self.sharer.well_shaped
+            mapped: dict[int, tuple[Any, list[Any]]] = {}
             for item in page.items:
-                share(item, pk.key)
+                share(item, pk.key, mapped)
                 well_shaped(item, pk.key)
         return page
 

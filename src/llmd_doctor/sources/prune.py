@@ -213,21 +213,31 @@ class Sharer:
             if isinstance(parent, dict) and isinstance(parent.get(last), dict | list):
                 yield path, (path, owner), parent, last
 
-    def share(self, obj: dict[str, Any], key: str) -> frozenset[tuple[str, ...]]:
-        """Share `obj`'s repeated parts (in place); the paths of those already found well-shaped."""
+    def share(self, obj: dict[str, Any], key: str,
+              mapped: dict[int, tuple[Any, list[Any]]] | None = None) -> frozenset[tuple[str, ...]]:
+        """Share `obj`'s repeated parts (in place); the paths of those already found well-shaped.
+        `mapped`: for the objects of one page shaped elsewhere (`adopt`), which share their parts
+        among themselves already: each of those parts, by identity, with the entry it was found to
+        be, so that it is compared once per page rather than once per object holding it."""
         if key not in SHARED:
             return frozenset()
         trusted = []
         entries: list[list[Any]] = []
         for path, slot, parent, last in self._slots(obj, key):
             value = parent[last]
-            prev = self._last.get(slot)
-            if prev is None or not (prev[0] is value or prev[0] == value):
-                alike = (path, _fingerprint(value))
-                prev = self._alike.get(alike)
-                if prev is None or prev[0] != value:
-                    prev = self._alike[alike] = [value, False]
-                self._last[slot] = prev
+            known = mapped.get(id(value)) if mapped is not None else None
+            if known is not None:
+                prev = known[1]
+            else:
+                prev = self._last.get(slot)
+                if prev is None or not (prev[0] is value or prev[0] == value):
+                    alike = (path, _fingerprint(value))
+                    prev = self._alike.get(alike)
+                    if prev is None or prev[0] != value:
+                        prev = self._alike[alike] = [value, False]
+                    self._last[slot] = prev
+                if mapped is not None:
+                    mapped[id(value)] = (value, prev)  # the part is kept: its id stays its own
             if prev[0] is not value:
                 parent[last] = prev[0]
                 if prev[1]:
