@@ -78,9 +78,9 @@ def _scraped(epp: Epp, cat: Catalog | None, cfg: Config | None) -> list[tuple[st
 def _against_servers(epp: Epp, cat: Catalog | None, inp: str, name: str, how: str, readers: list[str],
                      groups: list[ServerGroup]) -> list[Finding]:
     seen: set[v.Version] = set()
-    looked: set[int] = set()  # replicas share their containers (sources/prune.Sharer): each is judged once
+    looked: set[int] = set()  # groups may share a server container too: each is judged once
     out = []
-    for pod in (p for g in groups for p in g.pods):
+    for pod in (p for g in groups for p in g.variants):
         c = server_container(pod)
         if c is None or id(c) in looked:
             continue

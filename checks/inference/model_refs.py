@@ -18,6 +18,7 @@ from llmd_doctor.kinds import (
     POOL_KEYS,
     X_INFERENCE,
 )
+from llmd_doctor.memo import distinct_containers
 from llmd_doctor.model import GATEWAY_ROUTING, CheckContext, Finding, Severity, Status
 from llmd_doctor.registry import check
 from llmd_doctor.snapshot import NotCollected, Snapshot
@@ -50,7 +51,7 @@ def _served_models(pool: Pool) -> set[str] | None:
     if not pool.pods.complete or not pool.pods:
         return None
     names: set[str] = set()
-    for p in pool.pods:
+    for p in distinct_containers(pool.pods):  # what a pod serves is read from its containers only
         found = [n for c in serving_containers(p) if (n := model_names(c))]
         if not found:
             return None

@@ -77,7 +77,7 @@ def _judge(snap: Snapshot, topo: Topology, g: ServerGroup) -> Finding:
         return Finding(Status.WARN, f"{g.ref} is scaled to 0 replicas: no {g.noun} run", g.ref,
                        remediation=f"kubectl scale -n {g.namespace} {g.owner_kind.lower()}/{g.owner_name} --replicas=1",
                        capabilities=lost)
-    bad = [p for p in g.pods if not k8s.pod_ready(p)]
+    bad = g.unready
     if not ready:
         if not g.pods:
             return Finding(Status.FAIL, f"{head}: no pods were created", g.ref,
@@ -94,7 +94,7 @@ def _judge(snap: Snapshot, topo: Topology, g: ServerGroup) -> Finding:
         evidence = [line for c in causes for line in c.evidence]
         return Finding(Status.WARN, f"{head}{why}", g.ref, tuple(dict.fromkeys(evidence)),
                        remediation=causes[0].fix if causes else None, capabilities=())
-    mismatched = [(p, ports) for p in g.pods if (ports := sidecar_ports(p)) and ports[0] != ports[1]]
+    mismatched = [(p, ports) for p in g.variants if (ports := sidecar_ports(p)) and ports[0] != ports[1]]
     if mismatched:
         p, (side, vllm) = mismatched[0]
         return Finding(Status.WARN, f"{head}, but the routing sidecar forwards to port {side} while vLLM listens on "

@@ -18,6 +18,7 @@ Pods are taken Ready first, then by name, so a sample is stable from one run to 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,7 +82,11 @@ class GatewaySample:
 
 
 def _ready_first(pods: list[Obj]) -> list[Obj]:
-    return sorted((p for p in pods if k8s.pod_ready(p)), key=k8s.name)
+    return _by_name(p for p in pods if k8s.pod_ready(p))
+
+
+def _by_name(pods: Iterable[Obj]) -> list[Obj]:
+    return sorted(pods, key=k8s.name)
 
 
 class _Budget:
@@ -135,7 +140,8 @@ def _pool_plan(snap: Snapshot) -> list[PoolSample]:
         u.epps, cut = budget.take([PodLog(p, names[id(p)]) for p in epp_pods])
         u.cut = u.cut or cut
         for role in sorted({g.role for g in u.groups}):
-            pods = _ready_first([p for g in u.groups if g.role == role for p in g.pods])[:SERVER_PODS_PER_ROLE]
+            # The groups' Ready pods (known per group), as _ready_first would pick them.
+            pods = _by_name(p for g in u.groups if g.role == role for p in g.ready)[:SERVER_PODS_PER_ROLE]
             logs = [PodLog(p, str(c.get("name"))) for p in pods if (c := server_container(p)) is not None]
             u.servers[role], cut = budget.take(logs)
             u.cut = u.cut or cut

@@ -14,7 +14,7 @@ between callers: callers never mutate them (as with every snapshot object).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 R = TypeVar("R")
@@ -68,3 +68,18 @@ def per_containers(fn: Callable[[Obj], R]) -> Callable[[Obj], R]:
         return value
 
     return remembered
+
+
+def distinct_containers(objs: Iterable[Obj]) -> list[Obj]:
+    """The first of `objs` holding each (containers, initContainers) pair of lists, in order. A
+    `per_containers` reader answers the same for the others: a caller that wants its distinct answers
+    asks these only (once per workload instead of once per replica where the source shares lists)."""
+    seen: set[tuple[int, int]] = set()  # the objects are alive during the call: ids are not reused
+    out = []
+    for o in objs:
+        main, init = _containers_of(o)
+        key = (id(main), id(init))
+        if key not in seen:
+            seen.add(key)
+            out.append(o)
+    return out

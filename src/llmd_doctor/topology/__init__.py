@@ -220,7 +220,13 @@ class Topology:
         return impact.of_pool(pool, epp_path)
 
     def impact_of_servers(self, group: ServerGroup) -> tuple[str, ...]:
-        return impact.of_servers(group, list(self.servers))
+        # Only the groups that still serve decide (impact.of_servers): listed once per run, not per group asked.
+        from llmd_doctor.snapshot import record_read
+
+        record_read(*SERVERS)
+        serving = self.snapshot.derive("topology.serving_groups", lambda: [
+            g for g in self._servers if g.ready and g.role != "prefill"])
+        return impact.of_servers(group, serving)
 
 
 def topology(snapshot: Snapshot) -> Topology:

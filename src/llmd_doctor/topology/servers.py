@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from llmd_doctor import k8s, knowledge
-from llmd_doctor.memo import per_containers, per_object
+from llmd_doctor.memo import distinct_containers, per_containers, per_object
 from llmd_doctor.topology.epps import argv, is_epp_container
 
 if TYPE_CHECKING:
@@ -196,7 +196,10 @@ class ServerGroup:
     workload: Obj | None = None
     pods: list[Obj] = field(default_factory=list)
     pools: list[Pool] = field(default_factory=list)  # the pools whose selector matches its pods
-    _ready: tuple[tuple[int, int], list[Obj]] | None = field(default=None, repr=False)
+    # (which pods list it was computed for, Ready pods, not Ready pods): see _readiness.
+    _ready: tuple[tuple[int, int], list[Obj], list[Obj]] | None = field(default=None, repr=False)
+    # (which pods list it was computed for, one pod per distinct containers lists): see variants.
+    _variants: tuple[tuple[int, int], list[Obj]] | None = field(default=None, repr=False)
 
     @property
     def ref(self) -> str:
@@ -211,11 +214,32 @@ class ServerGroup:
 
     @property
     def ready(self) -> list[Obj]:
+        return self._readiness()[0]
+
+    @property
+    def unready(self) -> list[Obj]:
+        """The pods that are not Ready, in pod order."""
+        return self._readiness()[1]
+
+    def _readiness(self) -> tuple[list[Obj], list[Obj]]:
         # Asked by many checks for every group: computed again only when the pods list changed.
         key = (id(self.pods), len(self.pods))
         if self._ready is None or self._ready[0] != key:
-            self._ready = (key, [p for p in self.pods if k8s.pod_ready(p)])
-        return self._ready[1]
+            ready: list[Obj] = []
+            unready: list[Obj] = []
+            for p in self.pods:
+                (ready if k8s.pod_ready(p) else unready).append(p)
+            self._ready = (key, ready, unready)
+        return self._ready[1], self._ready[2]
+
+    @property
+    def variants(self) -> list[Obj]:
+        """The first pod of each distinct (containers, initContainers) lists, in pod order: what a reader of
+        containers only (memo.per_containers) answers for every pod, asked once per list."""
+        key = (id(self.pods), len(self.pods))
+        if self._variants is None or self._variants[0] != key:
+            self._variants = (key, distinct_containers(self.pods))
+        return self._variants[1]
 
     @property
     def noun(self) -> str:
