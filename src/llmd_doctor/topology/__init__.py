@@ -183,9 +183,7 @@ class Topology:
             for e in pool._backing_epps:
                 link(pool.ref, e.ref)
             for g in pool._servers:
-                link(pool.ref, g.ref)
-                for p in g.pods:
-                    link(g.ref, pod_ref(p))
+                link(pool.ref, g.ref)  # the group's pods: below, with every group's
             for r in pool._routes:
                 link(pool.ref, r.ref)
         for r in self._routes:
