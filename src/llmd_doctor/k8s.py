@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from llmd_doctor.memo import per_object
@@ -106,17 +107,20 @@ def pod_spec(o: Obj) -> Obj:
 def pods_of(workload: Obj, pods: list[Obj]) -> list[Obj]:
     sel = (workload.get("spec") or {}).get("selector")
     ns = namespace(workload)
+    return labelled((p for p in pods if namespace(p) == ns), lambda lbls: match_selector(sel, lbls))
+
+
+def labelled(objs: Iterable[Obj], wanted: Callable[[dict[str, str]], bool]) -> list[Obj]:
+    """The objects whose labels are `wanted`, in order."""
+    judged: dict[int, bool] = {}  # replicas share their labels (sources/prune.Sharer): judge each set once
     out = []
-    judged: dict[int, bool] = {}  # replicas share their labels (sources/prune.Sharer): match each set once
-    for p in pods:
-        if namespace(p) != ns:
-            continue
-        raw = meta(p).get("labels")
+    for o in objs:
+        raw = meta(o).get("labels")
         ok = judged.get(id(raw))
         if ok is None:
-            ok = judged[id(raw)] = match_selector(sel, labels(p))
+            ok = judged[id(raw)] = wanted(labels(o))
         if ok:
-            out.append(p)
+            out.append(o)
     return out
 
 

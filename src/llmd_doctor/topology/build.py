@@ -147,9 +147,13 @@ def _link_pools(idx: dict[str, Index], pools: Items[Pool], epps: Items[Epp]) -> 
             backing = [e for e in epps_by_ns.get(pool.namespace, []) if sel and k8s.match_labels(sel, e.template_labels)]
             pool._backing_epps = Items(backing, [*epps.gaps, pool._epp_service.gap])
         pods = idx[POD].in_ns(pool.namespace)
-        chosen = [p for p in pods if pool.selector and k8s.match_labels(pool.selector, k8s.labels(p))
-                  and (p.get("status") or {}).get("phase") not in _TERMINAL]
-        pool._pods = Items(chosen, pods.gaps)
+        pool._pods = Items(_selected(pool.selector, pods), pods.gaps)
+
+
+def _selected(selector: dict[str, str], pods: list[Obj]) -> list[Obj]:
+    """The pods a pool's flat selector chooses, but for finished ones."""
+    chosen = k8s.labelled(pods, lambda lbls: k8s.match_labels(selector, lbls))
+    return [p for p in chosen if (p.get("status") or {}).get("phase") not in _TERMINAL]
 
 
 # ---- routes -------------------------------------------------------------------------------------------
