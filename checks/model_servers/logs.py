@@ -21,10 +21,19 @@ from .._lib import logs
 Obj = dict[str, Any]
 
 
+def _healthy(snap: Snapshot) -> set[int]:
+    """The ids of the model-server pods that are Ready and never restarted (logs.healthy): found once per run
+    for the logs hook and the check, from the Ready pods each group knows."""
+    found: set[int] = snap.derive("model-servers.logs.healthy", lambda: {
+        id(p) for g in topology(snap).servers for p in g.ready if not k8s.restarts(p)})
+    return found
+
+
 def _log_requests(snap: Snapshot) -> Iterator[LogRequest]:
     """Logs of model-server pods that are not Ready or restarted (the previous run too when restarted)."""
+    healthy = _healthy(snap)
     for pod in topology(snap).server_pods():
-        if not logs.healthy(pod):
+        if id(pod) not in healthy:
             yield from logs.requests_for(pod, [c for c, _ in log_containers(pod)])
 
 
@@ -59,9 +68,10 @@ def model_servers_logs(ctx: CheckContext) -> Iterator[Finding]:
         yield Finding(Status.SKIP, "no model-server pods found")
         return
     quiet: list[str] = []  # healthy pods with nothing to report (one summary line, live and bundle alike)
+    healthy_pods = _healthy(snap)
     for pod in pods:
         ref = obj_ref(pod)
-        healthy = logs.healthy(pod)
+        healthy = id(pod) in healthy_pods
         if healthy and not snap.log_captured(k8s.namespace(pod), k8s.name(pod)):
             quiet.append(ref)  # nothing to explain and nothing read: the same words as a clean log
             continue
