@@ -158,6 +158,7 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
             token, fut = parsing.popleft()
             settle(fut.result(), token)
 
+    shared: str | None = None  # how the list shares its pages with the reader, as its first page says
     resp = fetch(None)
     try:
         while True:
@@ -168,20 +169,24 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
                 raise refused
             early = early_continue(resp.body) if ahead is not None else None
             if ahead is not None and early:
-                first = not items and not parsing
-                shared = page_reader.how_shared(resp.body, opts.page_size) if reader and first else None
+                if reader is not None and not items and not parsing:
+                    shared = page_reader.how_shared(resp.body, opts.page_size)
+                    if shared and not reader.start():
+                        shared = None
                 parsing.append((early, ahead.submit(read_page, resp.body, pk, shaper)))
                 del resp  # its bytes now belong to the parse
                 while len(parsing) > PARSE_AHEAD:
                     token, fut = parsing.popleft()
                     settle(fut.result(), token)
-                if shared and reader is not None and reader.start():
+                if shared and reader is not None:
                     request = (path, query, accept, pk)
                     try:
                         if shared == "turns":
                             return _with_reader(reader, client, fetch, request, k, namespace, shaper, ahead,
                                                 parsing, items, early)
-                        if reader.ready(wait=READER_START):
+                        # Followed once the reader is ready; until then this process reads on, rather
+                        # than keep its round (and the pods planned from it) waiting for the start.
+                        if reader.ready():
                             return _followed(reader, client, request, k, namespace, shaper, parsing, items, early)
                     except page_reader.ReaderStopped:  # read the list again, without the reader
                         return _list_kind(client, opts, k, version, namespace, selector, shaper, ahead)
@@ -200,10 +205,6 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
 
 
 READER_START = 1.0  # seconds a list waits for the reader to start
-
-# Pages the reader reads in a row, taking turns, for each page this process reads: this process
-# also fetches its own pages over TLS, and unpickles and shares the reader's.
-READER_PAGES = int(os.environ.get("READER_PAGES", "2"))
 
 # Pages of a list read with the page reader that may be fetched and not yet settled (theirs and ours).
 WITH_READER_AHEAD = 4
@@ -225,7 +226,7 @@ def _with_reader(reader: PageReader, client: KubeClient, fetch: Callable[[str | 
     inflight: deque[tuple[str | None, Future[Page], bool]] = deque((t, f, False) for t, f in parsing)
     parsing.clear()
     last: str | None = None
-    turn = 0  # pages read since this process last read one: the reader's turn while below READER_PAGES
+    theirs = True  # whose turn it is, once the reader is ready
 
     def settle() -> None:
         nonlocal last
@@ -242,7 +243,7 @@ def _with_reader(reader: PageReader, client: KubeClient, fetch: Callable[[str | 
     try:
         while True:
             ready = reader.ready()
-            if ready and turn < READER_PAGES:
+            if ready and theirs:
                 sent = reader.submit(functools.partial(page_reader.Job, connect=connect, path=path, query=tuple(query),
                                                        accept=accept, kind=pk, cont=cont))
                 answer = sent.token.result()
@@ -258,7 +259,7 @@ def _with_reader(reader: PageReader, client: KubeClient, fetch: Callable[[str | 
                 token = early_continue(resp.body)
                 inflight.append((token, ahead.submit(read_page, resp.body, pk, shaper), False))
                 del resp
-            turn = (turn + 1) % (READER_PAGES + 1) if ready else 0
+            theirs = not theirs if ready else True
             while len(inflight) > WITH_READER_AHEAD or (inflight and inflight[0][1].done()):
                 settle()
             if not token:  # the last page, or a token not found ahead of parsing: the parsed page says

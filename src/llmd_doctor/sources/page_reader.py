@@ -64,7 +64,7 @@ _CHILD = "import sys; sys.path[:] = {path!r}; from llmd_doctor.sources.page_read
 # JSON still to come in a list, as its first page lets one estimate it, for the reader to be worth
 # its start (~0.1 s of a core, ~20 MB) and its memory (~40 MB while it reads) by reading the rest of
 # the list: ~0.1 s of parsing this process need not do.
-FOLLOW_BYTES = int(__import__("os").environ.get("FOLLOW_MB", "4")) << 20
+FOLLOW_BYTES = 4 << 20
 # ... for the two to take turns: ~0.5 s of parsing, more than this process alone has to do meanwhile.
 MIN_BYTES = 16 << 20
 
