@@ -1,5 +1,4 @@
-"""The page reader (sources/page_reader.py): a second process that reads pages of long lists, either
-the rest of a list on its own (follow) or every other page (turns).
+"""The page reader (sources/page_reader.py): a second process that reads every other page of long lists.
 
 Against the fake API server over real HTTP, with pages so small that the examples' lists have
 several: the results equal the bundle's and a run's without the reader, the same pages are asked
@@ -8,7 +7,7 @@ when the reader dies or cannot start, the list is read again by the parent alone
 
 In these small clusters no list is long enough to be worth a reader, and each is read before a
 reader process could start; so `Prompt` (the reader, waiting for its process to be ready, with
-the thresholds at 0) makes it take part in every list with a second page, in each of the two ways.
+`MIN_BYTES` 0) makes it take part in every list with a second page.
 """
 
 from __future__ import annotations
@@ -48,32 +47,18 @@ class Prompt(page_reader.PageReader):
 
     def submit(self, job_of: Any) -> page_reader.Pending:
         pending = super().submit(job_of)
-        self._sent_one()
-        return pending
-
-    def follow(self, job_of: Any) -> page_reader.Following:
-        following = super().follow(job_of)
-        self._sent_one()
-        return following
-
-    def _sent_one(self) -> None:
-        self.pages += 1  # jobs: a page each when taking turns, the rest of a list when following
+        self.pages += 1
         if self.kill_after is not None and self.pages > self.kill_after and self._proc is not None:
             os.kill(self._proc.pid, signal.SIGKILL)
             self.killed = True
+        return pending
 
 
-@pytest.fixture(params=["turns", "follow"])
-def prompt(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> type[Prompt]:
-    """The reader in every list with a second page, taking turns with this process or following the
-    list on its own."""
+@pytest.fixture
+def prompt(monkeypatch: pytest.MonkeyPatch) -> type[Prompt]:
     Prompt.made = []
     monkeypatch.setattr(live, "PageReader", Prompt)
-    if request.param == "turns":
-        monkeypatch.setattr(page_reader, "MIN_BYTES", 0)
-    else:
-        monkeypatch.setattr(page_reader, "MIN_BYTES", 1 << 60)
-        monkeypatch.setattr(page_reader, "FOLLOW_BYTES", 0)
+    monkeypatch.setattr(page_reader, "MIN_BYTES", 0)  # every list with a second page is worth it here
     return Prompt
 
 
@@ -339,69 +324,15 @@ def test_collect_with_the_reader_writes_the_bundle_collect_writes_without_it(
     assert objects(archives["1"]) == objects(archives["0"])
 
 
-def test_how_a_list_shares_its_pages_depends_on_what_is_left_of_it() -> None:
-    """What the first page's size times `remainingItemCount` says is left: a list by selector (no
-    count), a short one, one like issue #15's first-round lists (a ReplicaSet page of 2 MB, 1,500
-    more), and one like its pods (3.8 MB pages, 9,500 more pods)."""
+def test_the_reader_is_worth_it_only_for_a_long_list() -> None:
+    """What the first page's size times `remainingItemCount` says is left, against MIN_BYTES: a list by
+    selector (no count), a short one, and one like issue #15's pods (3.8 MB pages, 9,500 more pods)."""
     def page(remaining: int | None, size: int) -> bytes:
         meta = {"continue": "t", **({"remainingItemCount": remaining} if remaining is not None else {})}
         head = json.dumps({"kind": "PodList", "apiVersion": "v1", "metadata": meta})[:-1]
         return (head + ', "items": [' + " " * size + "]}").encode()
 
-    assert page_reader.how_shared(page(None, 3_800_000), 500) is None  # by selector: small by design
-    assert page_reader.how_shared(page(100, 2_000_000), 500) is None  # ~0.4 MB more: parsed here
-    assert page_reader.how_shared(page(1_500, 2_000_000), 500) == "follow"  # ~6 MB more
-    assert page_reader.how_shared(page(9_500, 3_800_000), 500) == "turns"  # ~72 MB more
-    assert page_reader.how_shared(b'{"kind": "PodList", "items": []}', 500) is None
-
-
-def _deployment_pages(*layout: tuple[str, str | None, bool]) -> tuple[dict[str, bytes], int]:
-    """The example's Deployments over pages asked for by continue token: `layout` gives each page's
-    token ("" for the first), its continue token, and whether its metadata comes after its items."""
-    from llmd_doctor.sources.bundle import read_bundle
-
-    deployments = [o for o in read_bundle(EXAMPLES / "seed-rosa-epp-segfault").objects if o["kind"] == "Deployment"]
-    share = -(-len(deployments) // len(layout))
-    pages = {}
-    for i, (token, cont, metadata_last) in enumerate(layout):
-        items = json.dumps(deployments[i * share:(i + 1) * share])
-        left = max(len(deployments) - (i + 1) * share, 0)
-        meta = json.dumps({"resourceVersion": "7", **({"continue": cont, "remainingItemCount": left} if cont else {})})
-        head = '{"kind": "DeploymentList", "apiVersion": "apps/v1", '
-        pages[token] = (head + (f'"items": {items}, "metadata": {meta}}}' if metadata_last
-                                else f'"metadata": {meta}, "items": {items}}}')).encode()
-    return pages, len(deployments)
-
-
-def test_a_followed_page_whose_token_comes_after_its_items_is_parsed_before_the_next_is_asked_for(
-        prompt: type[Prompt], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pages, count = _deployment_pages(("", "p2", False), ("p2", "p3", True), ("p3", None, False))
-    asked: list[str] = []
-
-    def fault(method: str, path: str, query: dict[str, str]) -> Fault | None:
-        if path != "/apis/apps/v1/deployments":
-            return None
-        asked.append(query.get("continue", ""))
-        return Fault(status=200, body=pages[query.get("continue", "")])
-
-    assert count >= 3
-    docs = _both(fault, tmp_path, capsys, "--chunk-size", "1")
-    assert asked.count("p3") == 2  # once with the reader, once without
-    epp = [next(c for c in d["checks"] if c["id"] == "epp.deployment") for d in docs.values()]
-    assert epp[0]["status"] == "fail" and epp[0]["message"] == epp[1]["message"]
-    assert comparable(docs[True]) == comparable(docs[False])
-
-
-def test_a_malformed_page_read_by_the_reader_is_the_error_it_is_alone(
-        prompt: type[Prompt], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pages, _ = _deployment_pages(("", "p2", False), ("p2", "p3", False), ("p3", None, False))
-    pages["p2"] = b'{"kind": "DeploymentList", "metadata": {"continue": "p3"}, "items": [{"metadata": '
-
-    def fault(method: str, path: str, query: dict[str, str]) -> Fault | None:
-        return Fault(status=200, body=pages[query.get("continue", "")]) if path == "/apis/apps/v1/deployments" else None
-
-    docs = _both(fault, tmp_path, capsys, "--chunk-size", "1")
-    assert prompt.made[0].pages and prompt.made[0].stopped is None
-    epp = [next(c for c in d["checks"] if c["id"] == "epp.deployment") for d in docs.values()]
-    assert epp[0]["status"] == "error" and epp[0]["message"] == epp[1]["message"], epp
-    assert comparable(docs[True]) == comparable(docs[False])
+    assert not page_reader.worth_it(page(None, 3_800_000), 500)  # by selector: small by design
+    assert not page_reader.worth_it(page(1_000, 2_000_000), 500)  # ~4 MB more: parsed alone
+    assert page_reader.worth_it(page(9_500, 3_800_000), 500)  # ~72 MB more
+    assert not page_reader.worth_it(b'{"kind": "PodList", "items": []}', 500)

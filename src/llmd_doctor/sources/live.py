@@ -158,7 +158,6 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
             token, fut = parsing.popleft()
             settle(fut.result(), token)
 
-    shared: str | None = None  # how the list shares its pages with the reader, as its first page says
     resp = fetch(None)
     try:
         while True:
@@ -169,25 +168,17 @@ def _list_kind(client: KubeClient, opts: LiveOptions, k: KindInfo, version: str,
                 raise refused
             early = early_continue(resp.body) if ahead is not None else None
             if ahead is not None and early:
-                if reader is not None and not items and not parsing:
-                    shared = page_reader.how_shared(resp.body, opts.page_size)
-                    if shared and not reader.start():
-                        shared = None
+                first = not items and not parsing
+                shared = reader is not None and first and page_reader.worth_it(resp.body, opts.page_size)
                 parsing.append((early, ahead.submit(read_page, resp.body, pk, shaper)))
                 del resp  # its bytes now belong to the parse
                 while len(parsing) > PARSE_AHEAD:
                     token, fut = parsing.popleft()
                     settle(fut.result(), token)
-                if shared and reader is not None:
-                    request = (path, query, accept, pk)
+                if shared and reader is not None and reader.start():
                     try:
-                        if shared == "turns":
-                            return _with_reader(reader, client, fetch, request, k, namespace, shaper, ahead,
-                                                parsing, items, early)
-                        # Followed once the reader is ready; until then this process reads on, rather
-                        # than keep its round (and the pods planned from it) waiting for the start.
-                        if reader.ready():
-                            return _followed(reader, client, request, k, namespace, shaper, parsing, items, early)
+                        return _with_reader(reader, client, fetch, (path, query, accept, pk), k, namespace,
+                                            shaper, ahead, parsing, items, early)
                     except page_reader.ReaderStopped:  # read the list again, without the reader
                         return _list_kind(client, opts, k, version, namespace, selector, shaper, ahead)
                 resp = fetch(early)
@@ -272,30 +263,6 @@ def _with_reader(reader: PageReader, client: KubeClient, fetch: Callable[[str | 
     finally:
         for _, fut, _ in inflight:
             fut.cancel()
-
-
-def _followed(reader: PageReader, client: KubeClient, request: tuple[str, list[tuple[str, Any]], str, PageKind],
-              k: KindInfo, namespace: str | None, shaper: Shaper, parsing: deque[tuple[str, Future[Page]]],
-              items: Listed, cont: str) -> Listed:
-    """The rest of a list after the page(s) in `parsing`, from `cont` on, read by the page reader on
-    its own while this process parses the other lists of its round; its pages are settled in order.
-    Raises ReaderStopped when the reader stops answering."""
-    path, query, accept, pk = request
-    following = reader.follow(functools.partial(page_reader.Job, connect=reader.connect(client), path=path,
-                                                query=tuple(query), accept=accept, kind=pk, cont=cont))
-    while parsing:  # this process's pages, parsed while the reader fetches its first
-        token, fut = parsing.popleft()
-        page = fut.result()
-        if page.cont != token:
-            raise _token_mismatch(k)
-        items.add(page)
-    while True:
-        got = following.next()
-        if isinstance(got, Response):
-            raise _refusal(got, k, namespace) or ApiError(f"list {k.plural}: the page reader answered 200")
-        items.add(shaper.adopt(got, pk))
-        if not got.cont:
-            return items
 
 
 def _token_mismatch(k: KindInfo) -> ApiError:

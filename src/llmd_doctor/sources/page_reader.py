@@ -1,32 +1,26 @@
-"""A second process that reads and parses pages of long lists (issue #15).
+"""A second process that reads and parses every other page of a long list (issue #15).
 
 Parsing JSON and shaping what it holds keeps the GIL: on a cluster whose pods are nearly all
-llm-d's, reading them took half of a run's CPU, on one core, while the other stayed idle. So long
-lists share their pages with a reader process (`PageReader`; this module's `main` in the child),
-which fetches a page over its own connection, parses it, shapes its items exactly as the parent
-would (sources/pages.py) and sends them back pickled. The parent only unpickles the reader's pages
-and shares their replica-identical parts with what it already holds (`Shaper.adopt`); their items
-arrive whole, without the garbage parsing leaves. A list shares its pages in one of two ways, by
-what its first page says is left (`how_shared`):
+llm-d's, reading them took half of a run's CPU, on one core, while the other stayed idle. So a long
+list shares its pages with a reader process (`PageReader`; this module's `main` in the child), in
+turns: the parent sends it a page's continue token, the reader fetches the page
+over its own connection, answers at once with the next page's token (the API server writes it
+before the items), then parses the page, shapes its items exactly as the parent would
+(sources/pages.py) and sends them back pickled. Meanwhile the parent fetches and parses the next
+page itself. The parent only unpickles the reader's pages and shares their replica-identical parts
+with what it already holds (`Shaper.adopt`); their items arrive whole, without the garbage parsing
+leaves.
 
-- **follow**: the reader reads the rest of the list on its own, following its continue tokens,
-  while the parent parses the other lists of its round (a cluster's first round holds a dozen
-  lists of a few MB each: Deployments, ReplicaSets, Nodes, ConfigMaps...);
-- **turns**: a very long list (the pods of a cluster whose pods are nearly all llm-d's) is read by
-  both, page by page: the parent sends the reader a page's continue token, the reader fetches the
-  page and answers at once with the next page's token (the API server writes it before the items),
-  then parses its page while the parent fetches and parses the next one.
-
-The reader is started for the first list worth it: nothing on a small cluster. It only ever saves
-time: when it cannot start, dies, or answers what it should not, the list is read again from its
-start by the parent alone.
+It is started for the first list that is long enough to be worth it (`worth_it`: the first page's
+size times what `remainingItemCount` says is left): on issue #15's clusters, the pods of a cluster
+whose pods are nearly all llm-d's, and nothing on a shared cluster, where pods are read by selector.
+The reader only ever saves time: when it cannot start, dies, or answers what it should not, the
+list is read again from its start by the parent alone.
 
 Wire format, one pickle per message. To the reader: `Job`s. From it: ("hello", 0, None, 0) once it
 is ready, then per job, by its `seq`:
-- ("token", seq, the next page's continue token or None, requests): the page was fetched (200; a
-  job taking turns only);
-- ("page", seq, Page, requests): a shaped page (a followed list's, one per page, in order: the last
-  has no continue token);
+- ("token", seq, the next page's continue token or None, requests): the page was fetched (200);
+- ("page", seq, Page, requests): the shaped page;
 - ("response", seq, Response, requests): the server refused the page (403, 410, 5xx after retries);
   the parent reads it as it reads its own, and no page follows;
 - ("raise", seq, error, requests): the client's error (a timeout, the deadline, 401, TLS) or a page
@@ -62,26 +56,15 @@ from llmd_doctor.sources.pages import Page, PageKind, Shaper, early_continue, re
 _CHILD = "import sys; sys.path[:] = {path!r}; from llmd_doctor.sources.page_reader import main; main()"
 
 # JSON still to come in a list, as its first page lets one estimate it, for the reader to be worth
-# its start (~0.1 s of a core, ~20 MB) and its memory (~40 MB while it reads) by reading the rest of
-# the list: ~0.1 s of parsing this process need not do.
-FOLLOW_BYTES = 4 << 20
-# ... for the two to take turns: ~0.5 s of parsing, more than this process alone has to do meanwhile.
+# its start (~0.1 s of a core, ~20 MB) and its memory (~40 MB while it reads): ~0.5 s of parsing.
 MIN_BYTES = 16 << 20
 
 
-def how_shared(first_page: bytes, page_size: int) -> str | None:
-    """How a list shares its pages with the reader: "turns", "follow", or None (read alone). By its
-    first page's size times the pages the API server says are left (`remainingItemCount`; absent for
-    lists by selector, which are small by design)."""
+def worth_it(first_page: bytes, page_size: int) -> bool:
+    """Whether a list is long enough to share with the reader: its first page's size times the pages
+    the API server says are left (`remainingItemCount`, absent for lists by selector: those are small)."""
     left = remaining_items(first_page)
-    if left is None:
-        return None
-    to_come = len(first_page) * left
-    if to_come >= MIN_BYTES * max(page_size, 1):
-        return "turns"
-    if to_come >= FOLLOW_BYTES * max(page_size, 1):
-        return "follow"
-    return None
+    return left is not None and len(first_page) * left >= MIN_BYTES * max(page_size, 1)
 
 
 @dataclass(frozen=True)
@@ -122,8 +105,7 @@ def connect_for(client: KubeClient) -> Connect:
 
 @dataclass(frozen=True)
 class Job:
-    """One page to read: GET `path` with `query` and the continue token `cont`; with `follow`, that
-    page and every page after it."""
+    """One page to read: GET `path` with `query` and the continue token `cont`."""
 
     seq: int
     connect: Connect
@@ -132,7 +114,6 @@ class Job:
     accept: str
     kind: PageKind
     cont: str
-    follow: bool = False
 
 
 # ---- the parent's side --------------------------------------------------------------------------
@@ -150,25 +131,6 @@ class Pending:
     page: Future[Page]
 
 
-class Following:
-    """The pages of a list the reader reads on its own, as they come, in order."""
-
-    def __init__(self) -> None:
-        self._got: queue.SimpleQueue[Page | Response | BaseException] = queue.SimpleQueue()
-        self.done = False  # its last page (or its error) came
-
-    def put(self, got: Page | Response | BaseException) -> None:
-        self._got.put(got)
-
-    def next(self) -> Page | Response:
-        """The next page (the last has no continue token), or the Response refusing it; raises the
-        reader's error, or ReaderStopped."""
-        got = self._got.get()
-        if isinstance(got, BaseException):
-            raise got
-        return got
-
-
 class PageReader:
     """One reader process per run, started for the first list worth it (`start`), serving any list
     that takes turns with it. Not `ready` until the child has started."""
@@ -179,7 +141,6 @@ class PageReader:
         self._start_lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._pending: dict[int, Pending] = {}
-        self._following: dict[int, Following] = {}
         self._seq = itertools.count(1)
         self._sent = 0  # the last job's number
         self._ready = threading.Event()
@@ -214,7 +175,7 @@ class PageReader:
         return self._ready.is_set() and not self._broken
 
     def outstanding(self) -> int:
-        return sum(1 for p in list(self._pending.values()) if not p.page.done()) + len(self._following)
+        return sum(1 for p in list(self._pending.values()) if not p.page.done())
 
     def _start(self) -> None:
         if self._proc is not None:
@@ -234,26 +195,16 @@ class PageReader:
         seq = self._sent = next(self._seq)
         pending = Pending(Future(), Future())
         self._pending[seq] = pending
-        self._send(job_of(seq))
-        return pending
-
-    def follow(self, job_of: Callable[[int], Job]) -> Following:
-        """Have the reader read a list from a page on, to its end; `job_of(seq)` makes its Job."""
-        seq = self._sent = next(self._seq)
-        following = self._following[seq] = Following()
-        self._send(replace(job_of(seq), follow=True))
-        return following
-
-    def _send(self, job: Job) -> None:
         proc = self._proc
         try:
             if proc is None or proc.stdin is None or self._broken:
                 raise OSError("the page reader is not running")
             with self._send_lock:
-                pickle.dump(job, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(job_of(seq), proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
                 proc.stdin.flush()
         except (OSError, ValueError) as e:
             self._fail(f"the page reader cannot be sent a page: {e}")
+        return pending
 
     def _listen(self, out: IO[bytes] | None) -> None:
         """The reader's messages, each settling the futures of its page."""
@@ -269,14 +220,6 @@ class PageReader:
                 if what not in ("token", "page", "response", "raise") or (
                         what == "raise" and not isinstance(value, DataUnavailable | LiveSourceError)):
                     raise ValueError(f"the page reader failed: {value}")
-                following = self._following.get(seq)
-                if following is not None:
-                    if what == "token":
-                        raise ValueError(f"a token for page {seq}, a list the reader follows")
-                    if what != "page" or not value.cont:  # its last page, or its end
-                        del self._following[seq]
-                    following.put(value)
-                    continue
                 pending = self._pending.get(seq) if what == "token" else self._pending.pop(seq, None)
                 if pending is None:
                     if not 0 < seq <= self._sent:
@@ -307,10 +250,6 @@ class PageReader:
             if pending is not None:
                 _settle(pending.token, error=ReaderStopped(why))
                 _settle(pending.page, error=ReaderStopped(why))
-        for seq in list(self._following):
-            following = self._following.pop(seq, None)
-            if following is not None:
-                following.put(ReaderStopped(why))
 
     def close(self) -> None:
         proc, self._proc = self._proc, None
@@ -390,90 +329,44 @@ class _Outbox:
             self.out.flush()
 
 
-@dataclass
-class _Fetched:
-    """A page fetched, to be parsed; for a followed list, how its reading goes on."""
-
-    job: Job
-    body: bytes
-    room: threading.Semaphore | None = None  # a followed list's: released once the page is parsed
-    cont: Future[str | None] | None = None  # the page's continue token, when not read ahead of parsing
-
-
-def _get(client: KubeClient, job: Job, cont: str, outbox: _Outbox) -> Response | None:
-    """One page; None when it gave none (the parent was told why)."""
+def _fetch(client: KubeClient, job: Job, outbox: _Outbox, fetched: queue.Queue[tuple[Job, Response] | None]) -> None:
+    """Fetch one page, answer its next token at once, and queue it for parsing."""
     try:
-        resp = client.get(job.path, [*job.query, ("continue", cont)], job.accept)
+        resp = client.get(job.path, [*job.query, ("continue", job.cont)], job.accept)
     except (DataUnavailable, LiveSourceError) as e:
         outbox.send("raise", job.seq, e)
-        return None
+        return
     except Exception as e:  # noqa: BLE001 - the parent reads the list without the reader
         outbox.send("failed", job.seq, f"{type(e).__name__}: {e}")
-        return None
+        return
     if resp.status != 200:
         outbox.send("response", job.seq, resp)
-        return None
-    return resp
+        return
+    outbox.send("token", job.seq, early_continue(resp.body))
+    fetched.put((job, resp))
 
 
-def _fetch(client: KubeClient, job: Job, outbox: _Outbox, fetched: queue.Queue[_Fetched | None]) -> None:
-    """Fetch one page, answer its next token at once, and queue it for parsing."""
-    resp = _get(client, job, job.cont, outbox)
-    if resp is not None:
-        outbox.send("token", job.seq, early_continue(resp.body))
-        fetched.put(_Fetched(job, resp.body))
-
-
-# Pages of a followed list fetched and not yet parsed: more would only hold more bytes.
-FOLLOW_AHEAD = 2
-
-
-def _follow(client: KubeClient, job: Job, outbox: _Outbox, fetched: queue.Queue[_Fetched | None]) -> None:
-    """Fetch a list from `job.cont` to its end, each page queued for parsing as it arrives."""
-    room = threading.Semaphore(FOLLOW_AHEAD)
-    cont: str | None = job.cont
-    while cont:
-        room.acquire()
-        resp = _get(client, job, cont, outbox)
-        if resp is None:
-            return
-        cont = early_continue(resp.body)
-        page_cont: Future[str | None] | None = None if cont else Future()
-        fetched.put(_Fetched(job, resp.body, room, page_cont))
-        del resp
-        if page_cont is not None:  # the last page, or a token not found ahead: the parsed page says
-            cont = page_cont.result()
-
-
-def _parse(fetched: queue.Queue[_Fetched | None], outbox: _Outbox) -> None:
+def _parse(fetched: queue.Queue[tuple[Job, Response] | None], outbox: _Outbox) -> None:
     """Parse the pages in the order they arrived."""
     while (entry := fetched.get()) is not None:
-        job, body, cont = entry.job, entry.body, None
-        entry.body = b""  # freed once parsed
+        job, resp = entry
         try:
             # A Shaper per page: its items share their parts within the page (so it pickles small)
             # and the parent shares them with the rest; parts kept from every page would pin here
             # the memory of all of them.
-            page = read_page(body, job.kind, Shaper())
-            del body
+            page = read_page(resp.body, job.kind, Shaper())
+            del resp, entry
             outbox.send("page", job.seq, page)
-            cont = page.cont
         except DataUnavailable as e:
             outbox.send("raise", job.seq, e)
         except BrokenPipeError:
             return
         except Exception as e:  # noqa: BLE001 - the parent reads the list without the reader
             outbox.send("failed", job.seq, f"{type(e).__name__}: {e}")
-        finally:
-            if entry.cont is not None:
-                entry.cont.set_result(cont)  # None after a failure: the follower stops
-            if entry.room is not None:
-                entry.room.release()
-            del entry
 
 
-# Pages fetched at once for lists taking turns: one per such list (the pods, and in tests every list
-# of a round), each waiting for its page's token. A followed list has a thread of its own.
+# Pages fetched at once: one per list the parent reads with the reader (the lists of a run's first
+# round and its pods), each list waiting for its page's token.
 FETCHERS = 4
 
 
@@ -484,7 +377,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it closes the reader
     inp, outbox = sys.stdin.buffer, _Outbox(sys.stdout.buffer)
     sys.stdout = sys.stderr  # nothing but messages on the pipe
-    fetched: queue.Queue[_Fetched | None] = queue.Queue()
+    fetched: queue.Queue[tuple[Job, Response] | None] = queue.Queue()
     parser = threading.Thread(target=_parse, args=(fetched, outbox))
     parser.start()
     clients: list[tuple[Connect, KubeClient]] = []  # one per way to connect (all the same in a run)
@@ -501,10 +394,7 @@ def main() -> None:
                     client = job.connect.client()
                     clients.append((job.connect, client))
                     outbox.clients.append(client)
-                if job.follow:
-                    threading.Thread(target=_follow, args=(client, job, outbox, fetched), daemon=True).start()
-                else:
-                    fetchers.submit(_fetch, client, job, outbox, fetched)
+                fetchers.submit(_fetch, client, job, outbox, fetched)
     except BrokenPipeError:
         pass
     finally:
