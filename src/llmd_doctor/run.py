@@ -5,12 +5,12 @@ Shared by `check` and `report`; the CLI only parses flags and renders.
 
 from __future__ import annotations
 
-import gc
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from llmd_doctor import gc_pause
 from llmd_doctor.engine import needed_access, needed_kinds, needed_logs, run_checks
 from llmd_doctor.errors import UsageError
 from llmd_doctor.model import CheckSpec
@@ -80,11 +80,11 @@ def build_snapshot(opts: RunOptions, specs: list[CheckSpec], connection: Any = N
         from llmd_doctor.sources.bundle import BundleError, load_bundle
 
         try:
-            snap = load_bundle(opts.bundle, opts.namespaces or None)
+            # What was read lives to the end: frozen, the collections after it skip it.
+            with gc_pause.paused(freeze_after=True):
+                return load_bundle(opts.bundle, opts.namespaces or None)
         except (BundleError, NotCollected) as e:
             raise UsageError(str(e)) from e
-        gc.freeze()  # what was read lives to the end: the collections the checks trigger skip it
-        return snap
     from llmd_doctor.sources.live import LiveSourceError, load_live
 
     live = connection.opts if connection is not None else _live_options(opts)
@@ -125,20 +125,21 @@ def diagnose(opts: RunOptions) -> Report:
     specs = choose_specs(opts)
     snapshot = build_snapshot(opts, specs, connection)
     run_probe_stage(opts, specs, snapshot)
-    results = run_checks(specs, snapshot, opts.check_options)
-    warnings = list(snapshot.warnings)
-    if opts.suppress:
-        from llmd_doctor.config import apply_suppressions
+    with gc_pause.paused():
+        results = run_checks(specs, snapshot, opts.check_options)
+        warnings = list(snapshot.warnings)
+        if opts.suppress:
+            from llmd_doctor.config import apply_suppressions
 
-        warnings += apply_suppressions(results, opts.suppress)
-    from llmd_doctor.topology import topology
+            warnings += apply_suppressions(results, opts.suppress)
+        from llmd_doctor.topology import topology
 
-    return Report(
-        source=snapshot.source,
-        started_at=started_at,
-        duration_s=time.perf_counter() - started,
-        results=results,
-        warnings=warnings,
-        probes=dict(snapshot.probes),
-        related=topology(snapshot).related,
-    )
+        return Report(
+            source=snapshot.source,
+            started_at=started_at,
+            duration_s=time.perf_counter() - started,
+            results=results,
+            warnings=warnings,
+            probes=dict(snapshot.probes),
+            related=topology(snapshot).related,
+        )

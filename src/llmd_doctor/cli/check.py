@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from llmd_doctor import gc_pause
 from llmd_doctor.cli.app import (
     BundleOpt,
     ChecksDirOpt,
@@ -99,7 +100,8 @@ def check(
                                probe_timeout, probe_connect_timeout, prefix_probe, require=require_probe,
                                quiet=quiet)
     report, waited = diagnose_until(opts, wait, interval, level, fail_on_error, quiet=quiet, docs_url=cfg.docs_url)
-    emit(report, fmt, file=file, color=color, quiet=quiet, fail_on=level, verbose=verbose)
-    write_side_outputs(report, junit, level)
+    with gc_pause.paused():  # rendering makes no cycles either (llmd_doctor/gc_pause.py)
+        emit(report, fmt, file=file, color=color, quiet=quiet, fail_on=level, verbose=verbose)
+        write_side_outputs(report, junit, level)
     code = final_code(report, waited, level, fail_on_error, exit_zero)
     raise typer.Exit(int(require_probe_code(report, code, require_probe, exit_zero, quiet)))

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from llmd_doctor import gc_pause
 from llmd_doctor.cli.app import (
     BundleOpt,
     ChecksDirOpt,
@@ -115,7 +116,8 @@ def report(
                                quiet=quiet)
     rep, waited = diagnose_until(opts, wait, interval, level, fail_on_error, quiet=quiet, docs_url=cfg.docs_url)
     # The text form of a report lists what works too (the terminal `check` keeps passes short).
-    emit(rep, chosen, file=file, color=color, quiet=quiet, fail_on=level, template=template, verbose=True)
-    write_side_outputs(rep, junit, level)
+    with gc_pause.paused():  # rendering makes no cycles either (llmd_doctor/gc_pause.py)
+        emit(rep, chosen, file=file, color=color, quiet=quiet, fail_on=level, template=template, verbose=True)
+        write_side_outputs(rep, junit, level)
     code = final_code(rep, waited, gate, fail_on_error, exit_zero)
     raise typer.Exit(int(require_probe_code(rep, code, require_probe, exit_zero, quiet)))

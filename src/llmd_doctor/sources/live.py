@@ -15,18 +15,18 @@ it is parsed (sources/prune.py); `collect` keeps objects whole.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 import itertools
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmd_doctor import gc_pause
 from llmd_doctor.kinds import CORE_GROUPS, KINDS, KindInfo, info
 from llmd_doctor.snapshot import (
     AccessQuestion,
@@ -361,19 +361,11 @@ class _Laps:
         self.last = now
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def _gc_paused() -> AbstractContextManager[None]:
     """No cyclic GC while pages are parsed: JSON makes no cycles, and each collection walks every
     object already read (issue #15: most of the parse time). What was read is then frozen, so the
-    collections the checks trigger skip it."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was:
-            gc.enable()
+    collections after the run skip it. (bench/gc_modes.py swaps this.)"""
+    return gc_pause.paused(freeze_after=True)
 
 
 def load_live(

@@ -1,0 +1,96 @@
+"""The cyclic GC kept out of a run's busy parts (llmd_doctor/gc_pause.py): off inside, as it was after,
+also when the part fails; what a read made frozen; a diagnosis runs its checks and a `check` renders
+with it off, and leaves it on."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmd_doctor import gc_pause
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "seed-rosa-epp-segfault"
+
+
+@pytest.fixture(autouse=True)
+def _gc_as_found() -> Any:
+    was = gc.isenabled()
+    yield
+    if was:
+        gc.enable()
+    else:
+        gc.disable()
+
+
+def test_off_inside_and_on_after_even_when_the_part_fails() -> None:
+    gc.enable()
+    with gc_pause.paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_pause.paused():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+
+
+def test_a_collector_that_was_off_stays_off() -> None:
+    gc.disable()
+    with gc_pause.paused():
+        pass
+    assert not gc.isenabled()
+
+
+def test_what_exists_at_the_end_is_frozen_when_asked() -> None:
+    before = gc.get_freeze_count()
+    with gc_pause.paused(freeze_after=True):
+        kept = [{"n": i} for i in range(1000)]
+    try:
+        assert gc.get_freeze_count() >= before + len(kept)
+    finally:
+        gc.unfreeze()
+
+
+def test_a_diagnosis_runs_its_checks_without_the_collector_and_leaves_it_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmd_doctor import run as runmod
+
+    seen: list[bool] = []
+    original = runmod.run_checks
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runmod, "run_checks", recording)
+    gc.enable()
+    try:
+        report = runmod.diagnose(runmod.RunOptions(bundle=str(EXAMPLE)))
+    finally:
+        gc.unfreeze()
+    assert seen == [False]
+    assert gc.isenabled()
+    assert any(r.status.value == "fail" for r in report.results)  # the seed's EPP crash is still found
+
+
+def test_check_renders_without_the_collector_and_leaves_it_on(monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from llmd_doctor.cli import check as check_cmd
+    from llmd_doctor.cli.main import main
+
+    seen: list[bool] = []
+    original = check_cmd.emit
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(check_cmd, "emit", recording)
+    gc.enable()
+    try:
+        with pytest.raises(SystemExit):
+            main(["check", "--bundle", str(EXAMPLE), "-o", "json"])
+    finally:
+        gc.unfreeze()
+    assert seen == [False] and gc.isenabled()
+    assert '"checks"' in capsys.readouterr().out
