@@ -7,7 +7,9 @@ times), a child that does what `llmd-doctor check -o json` does with `_gc_paused
 `on` (GC left alone), `disable` (disabled during the read, enabled after), `threshold` (gen-0
 threshold 100,000 during the read), `freeze` (disabled, then what was read frozen: what the live
 source does). Prints the seconds of the read, of the rest (checks, probe, report) and of rendering
-(memory: `python -m bench`, whose launcher measures the child alone).
+(memory: `python -m bench`, whose launcher measures the child alone). Only the read is swapped: the
+checks and the report run with the collector paused in every mode (llmd_doctor/gc_pause.py), so
+`rest_s` differs between modes only by what a mode leaves for the collections of the probe stage.
 """
 
 from __future__ import annotations

@@ -94,3 +94,44 @@ def test_check_renders_without_the_collector_and_leaves_it_on(monkeypatch: pytes
         gc.unfreeze()
     assert seen == [False] and gc.isenabled()
     assert '"checks"' in capsys.readouterr().out
+
+
+UNHEALTHY_CHECK = """
+from llmd_doctor.model import Finding, Severity, Status
+from llmd_doctor.registry import check
+
+
+@check("wait.fail", title="wait.fail", area="wait", severity=Severity.MAJOR, remediation="wait")
+def run(ctx):
+    yield Finding(Status.FAIL, "0/1 Ready", "Pod/ns/p", ("Pod/ns/p: Running, not Ready, CrashLoopBackOff (c), 2 restarts",))
+"""
+
+
+def test_a_wait_loop_frees_each_runs_snapshot_before_the_next(monkeypatch: pytest.MonkeyPatch,
+                                                             tmp_path: Path) -> None:
+    """`check --wait` on a cluster that stays unhealthy: a frozen snapshot holds cycles (its topology
+    refers back to it), so without `release_frozen` every run's snapshot stayed in memory."""
+    import weakref
+
+    from llmd_doctor import run as runmod
+    from llmd_doctor.cli.app import diagnose_until
+    from llmd_doctor.model import ExitCode
+
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "wait_fail.py").write_text(UNHEALTHY_CHECK)
+    alive: list[weakref.ref[Any]] = []
+    original = runmod.build_snapshot
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        snap = original(*args, **kwargs)
+        alive.append(weakref.ref(snap))
+        return snap
+
+    monkeypatch.setattr(runmod, "build_snapshot", recording)
+    opts = runmod.RunOptions(bundle=str(EXAMPLE), checks_dirs=[str(tmp_path / "checks")], only=["wait.fail"])
+    try:
+        _, code = diagnose_until(opts, "600ms", "1ms", "fail", False, quiet=True)
+    finally:
+        gc.unfreeze()
+    assert code == ExitCode.WAIT_TIMEOUT and len(alive) >= 3
+    assert sum(r() is not None for r in alive) <= 1, [r() is not None for r in alive]

@@ -215,3 +215,37 @@ def test_a_chunk_that_does_not_parse_after_others_did_is_parsed_whole(monkeypatc
     body = json.dumps({"kind": "PodList", "metadata": {}, "items": items, "extra": [{"metadata": {}}]}).encode()
     page = read_page(body, POD_PAGE, Shaper())
     assert [p["metadata"]["name"] for p in page.items] == [f"p{i}" for i in range(5)] and not page.warnings
+
+
+def test_a_page_shaped_elsewhere_shares_its_parts_with_the_pages_kept_here() -> None:
+    """The page reader's page (its own Shaper, pickled): adopted, each of its parts is the one already
+    kept here when equal (compared once per part, not per pod: `Sharer.share(mapped=...)`), whatever
+    owner held it first; the items are unchanged; and pods kept here afterwards share with them too."""
+    import pickle
+
+    def pods(owner: str, image: str, names: range) -> list[dict]:
+        return [{"apiVersion": "v1", "kind": "Pod",
+                 "metadata": {"name": f"{owner}-{i}", "namespace": owner, "ownerReferences": [{"uid": owner}],
+                              "labels": {"app": owner}},
+                 "spec": {"containers": [{"name": "vllm", "image": image, "args": ["--port", "8000"]}]},
+                 "status": {"conditions": [{"type": "Ready", "status": "True"}]}} for i in names]
+
+    here = Shaper()
+    first = [here(p, POD_PAGE) for p in pods("a", "vllm:1", range(3))]
+    theirs = Shaper()  # the reader's: owner b's pods run a's containers, owner c others
+    page = read_page(json.dumps({"kind": "PodList", "metadata": {"continue": "x"}, "items": [
+        *pods("b", "vllm:1", range(4)), *pods("c", "vllm:2", range(4)), *pods("a", "vllm:1", range(3, 5))]}).encode(),
+        POD_PAGE, theirs)
+    expected = copy.deepcopy(page.items)
+    adopted = here.adopt(pickle.loads(pickle.dumps(page)), POD_PAGE)
+    assert adopted.items == expected
+    a_containers = first[0]["spec"]["containers"]
+    by_owner = {}
+    for item in adopted.items:
+        by_owner.setdefault(item["metadata"]["namespace"], []).append(item)
+    assert all(p["spec"]["containers"] is a_containers for p in by_owner["a"] + by_owner["b"])
+    c_containers = by_owner["c"][0]["spec"]["containers"]
+    assert c_containers is not a_containers and all(p["spec"]["containers"] is c_containers for p in by_owner["c"])
+    assert len({id(p["status"]["conditions"]) for p in adopted.items + first}) == 1
+    later = here(pods("c", "vllm:2", range(9, 10))[0], POD_PAGE)
+    assert isinstance(later, dict) and later["spec"]["containers"] is c_containers

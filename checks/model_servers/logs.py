@@ -25,7 +25,7 @@ def _healthy(snap: Snapshot) -> set[int]:
     """The ids of the model-server pods that are Ready and never restarted (logs.healthy): found once per run
     for the logs hook and the check, from the Ready pods each group knows."""
     found: set[int] = snap.derive("model-servers.logs.healthy", lambda: {
-        id(p) for g in topology(snap).servers for p in g.ready if not k8s.restarts(p)})
+        id(p) for g in topology(snap).servers for p in g.ready if logs.healthy(p)})
     return found
 
 

@@ -56,7 +56,8 @@ def static_rbac(snap: Snapshot, namespaces: set[str]) -> rbac_eval.Rbac:
 def answer(snap: Snapshot, sub: rbac_eval.Subject, wanted: list[Need]) -> Answers:
     ans = Answers()
     asked = [(need, verb) for need in wanted for verb in need.verbs]
-    # No review was made (bundles hold none): all static, without raising a NotCollected per question.
+    # No review was made (a bundle collected without them, or none asked): all static, without raising
+    # a NotCollected per question.
     static = _reviewed(snap, sub, asked, ans) if snap.access else asked
     if static:
         rbac = static_rbac(snap, {n.namespace for n, _ in static if n.namespace})

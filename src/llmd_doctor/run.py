@@ -119,6 +119,8 @@ def run_probe_stage(opts: RunOptions, specs: list[CheckSpec], snapshot: Snapshot
 
 
 def diagnose(opts: RunOptions) -> Report:
+    """One run. What it read is frozen out of the garbage collector's sight (llmd_doctor/gc_pause.py):
+    a process that diagnoses again calls `gc_pause.release_frozen()` between runs."""
     started = time.perf_counter()
     started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     connection = connect_early(opts)

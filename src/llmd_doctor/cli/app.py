@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import click
 import typer
 
-from llmd_doctor import __version__
+from llmd_doctor import __version__, gc_pause
 from llmd_doctor.cli import complete
 from llmd_doctor.model import ExitCode
 
@@ -257,6 +257,8 @@ def diagnose_until(opts: RunOptions, wait: str | None, interval: str, fail_on: s
             return report, ExitCode.WAIT_TIMEOUT
         step = min(pause, left)
         say(f"not healthy yet ({', '.join(pending)}); next run in {_fmt_s(step)}, {_fmt_s(left)} left")
+        del report  # with its run's snapshot: released, before the next run reads another
+        gc_pause.release_frozen()
         time.sleep(step)
 
 

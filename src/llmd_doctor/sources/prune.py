@@ -227,7 +227,7 @@ class Sharer:
             value = parent[last]
             known = mapped.get(id(value)) if mapped is not None else None
             if known is not None:
-                prev = known[1]
+                prev = self._last[slot] = known[1]
             else:
                 prev = self._last.get(slot)
                 if prev is None or not (prev[0] is value or prev[0] == value):

@@ -222,8 +222,7 @@ class Topology:
         from llmd_doctor.snapshot import record_read
 
         record_read(*SERVERS)
-        serving = self.snapshot.derive("topology.serving_groups", lambda: [
-            g for g in self._servers if g.ready and g.role != "prefill"])
+        serving = self.snapshot.derive("topology.serving_groups", lambda: [g for g in self._servers if impact.serves(g)])
         return impact.of_servers(group, serving)
 
 

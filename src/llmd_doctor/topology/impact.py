@@ -49,10 +49,15 @@ def of_epp(epp: Epp) -> tuple[str, ...]:
     return EPP_CAPABILITIES
 
 
+def serves(group: ServerGroup) -> bool:
+    """Whether a model-server group still answers requests: a Ready pod, and not prefill-only."""
+    return bool(group.ready) and group.role != "prefill"
+
+
 def of_servers(group: ServerGroup, groups: list[ServerGroup]) -> tuple[str, ...]:
     """A model-server group with no Ready pod: prefill loses P/D; decode loses serving itself unless
     another group still serves."""
     if group.role == "prefill":
         return (PD_DISAGGREGATION,)
-    others_serve = any(o is not group and o.ready and o.role != "prefill" for o in groups)
+    others_serve = any(o is not group and serves(o) for o in groups)
     return () if others_serve else SERVING_CAPABILITIES
