@@ -34,3 +34,16 @@ def test_the_peak_rss_counts_a_helper_process_with_its_parent(tmp_path: Path) ->
     peak_kb, code = (int(x) for x in out.read_text().split())
     assert code == 0
     assert peak_kb > 110 * 1024, peak_kb
+
+
+def test_phases_are_summarized_as_medians_and_ranges_and_pairs_are_counted() -> None:
+    from bench.phases import summarize
+
+    mine = [{"pods": 2.0, "checks_s": 0.6}, {"pods": 2.4, "checks_s": 0.5}, {"pods": 1.9, "checks_s": 0.7}]
+    theirs = [{"pods": 2.1, "checks_s": 0.8}, {"pods": 2.2, "checks_s": 0.6}, {"pods": 2.0, "checks_s": 0.9}]
+    lines = summarize(mine, theirs)
+    assert [line.split()[0] for line in lines] == ["pods", "checks_s"]  # in the order a run goes
+    assert "2.000 (1.900-2.400)" in lines[0] and "against   2.100 (2.000-2.200)" in lines[0]
+    assert lines[0].endswith("less in 2/3 pairs") and lines[1].endswith("less in 3/3 pairs")
+    alone = summarize(mine)
+    assert "against" not in alone[0] and "0.600 (0.500-0.700)" in alone[1]
