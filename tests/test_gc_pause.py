@@ -52,17 +52,23 @@ def test_what_exists_at_the_end_is_frozen_when_asked() -> None:
         gc.unfreeze()
 
 
-def test_a_diagnosis_runs_its_checks_without_the_collector_and_leaves_it_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    from llmd_doctor import run as runmod
-
+def _collector_state_on_call(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[bool]:
+    """Whether the collector is on at each call of `module.name` (wrapped)."""
     seen: list[bool] = []
-    original = runmod.run_checks
+    original = getattr(module, name)
 
     def recording(*args: Any, **kwargs: Any) -> Any:
         seen.append(gc.isenabled())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(runmod, "run_checks", recording)
+    monkeypatch.setattr(module, name, recording)
+    return seen
+
+
+def test_a_diagnosis_runs_its_checks_without_the_collector_and_leaves_it_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmd_doctor import run as runmod
+
+    seen = _collector_state_on_call(monkeypatch, runmod, "run_checks")
     gc.enable()
     try:
         report = runmod.diagnose(runmod.RunOptions(bundle=str(EXAMPLE)))
@@ -78,14 +84,7 @@ def test_check_renders_without_the_collector_and_leaves_it_on(monkeypatch: pytes
     from llmd_doctor.cli import check as check_cmd
     from llmd_doctor.cli.main import main
 
-    seen: list[bool] = []
-    original = check_cmd.emit
-
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        seen.append(gc.isenabled())
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(check_cmd, "emit", recording)
+    seen = _collector_state_on_call(monkeypatch, check_cmd, "emit")
     gc.enable()
     try:
         with pytest.raises(SystemExit):
