@@ -90,10 +90,7 @@ def _judge(ctx: CheckContext, pool: Pool, lost: tuple[str, ...]) -> Iterator[Fin
                       capabilities=lost, remediation="Fix the pool's selector (v1: spec.selector.matchLabels) or the "
                       "model-server pods' labels so they agree.")
         return
-    ready: list[Obj] = []
-    unready: list[Obj] = []
-    for p in chosen:
-        (ready if k8s.pod_ready(p) else unready).append(p)
+    ready, unready = k8s.by_readiness(chosen)
     summaries = [f"Pod/{k8s.namespace(p)}/{k8s.name(p)}: {k8s.pod_summary(p)}" for p in unready]
     if not ready:
         yield Finding(Status.FAIL, f"{pool.ref} selects {len(chosen)} pod(s) ({sel}) but none is Ready: the pool has "

@@ -176,6 +176,15 @@ def _ready_in(conds: list[Obj]) -> bool:
     return bool(c and c.get("status") == "True")
 
 
+def by_readiness(pods: Iterable[Obj]) -> tuple[list[Obj], list[Obj]]:
+    """(the Ready pods, the others), each in order."""
+    ready: list[Obj] = []
+    unready: list[Obj] = []
+    for p in pods:
+        (ready if pod_ready(p) else unready).append(p)
+    return ready, unready
+
+
 def restarts(pod: Obj) -> int:
     # Loops rather than sum(genexpr) over container_statuses(): checks ask this of every pod, twice.
     st = pod.get("status") or {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -196,10 +197,8 @@ class ServerGroup:
     workload: Obj | None = None
     pods: list[Obj] = field(default_factory=list)
     pools: list[Pool] = field(default_factory=list)  # the pools whose selector matches its pods
-    # (which pods list it was computed for, Ready pods, not Ready pods): see _readiness.
-    _ready: tuple[tuple[int, int], list[Obj], list[Obj]] | None = field(default=None, repr=False)
-    # (which pods list it was computed for, one pod per distinct containers lists): see variants.
-    _variants: tuple[tuple[int, int], list[Obj]] | None = field(default=None, repr=False)
+    # Views of `pods` many checks ask of every group: name -> (which pods list, the view). See _view.
+    _views: dict[str, tuple[tuple[int, int], Any]] = field(default_factory=dict, repr=False)
 
     @property
     def ref(self) -> str:
@@ -214,32 +213,29 @@ class ServerGroup:
 
     @property
     def ready(self) -> list[Obj]:
-        return self._readiness()[0]
+        ready: list[Obj] = self._view("readiness", k8s.by_readiness)[0]
+        return ready
 
     @property
     def unready(self) -> list[Obj]:
         """The pods that are not Ready, in pod order."""
-        return self._readiness()[1]
-
-    def _readiness(self) -> tuple[list[Obj], list[Obj]]:
-        # Asked by many checks for every group: computed again only when the pods list changed.
-        key = (id(self.pods), len(self.pods))
-        if self._ready is None or self._ready[0] != key:
-            ready: list[Obj] = []
-            unready: list[Obj] = []
-            for p in self.pods:
-                (ready if k8s.pod_ready(p) else unready).append(p)
-            self._ready = (key, ready, unready)
-        return self._ready[1], self._ready[2]
+        unready: list[Obj] = self._view("readiness", k8s.by_readiness)[1]
+        return unready
 
     @property
     def variants(self) -> list[Obj]:
         """The first pod of each distinct (containers, initContainers) lists, in pod order: what a reader of
         containers only (memo.per_containers) answers for every pod, asked once per list."""
+        variants: list[Obj] = self._view("variants", distinct_containers)
+        return variants
+
+    def _view(self, name: str, compute: Callable[[list[Obj]], Any]) -> Any:
+        """`compute(self.pods)`, again only when the pods list changed (groups are filled as pods are found)."""
         key = (id(self.pods), len(self.pods))
-        if self._variants is None or self._variants[0] != key:
-            self._variants = (key, distinct_containers(self.pods))
-        return self._variants[1]
+        got = self._views.get(name)
+        if got is None or got[0] != key:
+            got = self._views[name] = (key, compute(self.pods))
+        return got[1]
 
     @property
     def noun(self) -> str:
