@@ -344,6 +344,21 @@ def test_the_joined_template_search_equals_one_search_per_field() -> None:
     assert got[-8:] == ["llmd", "llmd", "llmd", "other", "other", "llmd", "llmd", None]
 
 
+def test_templates_holding_one_spec_object_are_each_classified_by_their_own_labels() -> None:
+    """The containers' verdict is remembered per spec object (replicas and equal templates share one);
+    what the labels say is not, so templates sharing a spec keep their own answers, in any order."""
+    spec = {"containers": [{"name": "app", "image": "busybox:1.36", "args": ["sleep", "inf"]}]}
+    plain = {"metadata": {"labels": {"app": "web"}}, "spec": spec}
+    llmd = {"metadata": {"labels": {"llm-d.ai/role": "decode"}}, "spec": spec}
+    gateway = {"metadata": {"labels": {"istio.io/gateway-name": "gw"}}, "spec": spec}
+    for order in ([plain, llmd, gateway], [gateway, llmd, plain], [llmd, plain, gateway]):
+        assert {id(t): pod_queries.classify(t) for t in order} == {
+            id(plain): None, id(llmd): "llmd", id(gateway): "other"}
+    gpu = {"containers": [{"name": "m", "image": "x", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}
+    assert [pod_queries.classify({"metadata": {"labels": {"llm-d.ai/role": "x"}}, "spec": gpu}),
+            pod_queries.classify({"spec": gpu}), pod_queries.classify({"spec": gpu})] == ["llmd", "other", "other"]
+
+
 def test_a_deployments_old_revision_scaled_to_zero_decides_no_pod_list() -> None:
     data = with_teams(read_bundle(ROOT / "examples" / "healthy"), "vllm-deployment")
     objects = {key: list(full(data).objects.get(key, [])) for key in pod_queries.PLAN_INPUTS}

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmd_doctor import memo
 from llmd_doctor.kinds import GATEWAY, INFERENCE, KINDS, LLMD, X_INFERENCE
 
 Obj = dict[str, Any]
@@ -124,22 +125,33 @@ def classify(template: Obj) -> str | None:
     (multiline), `\\s` and `\\b` see one as a field's start or end, so it is the same test as one search
     per field, at a fraction of the cost (thousands of templates on a big cluster)."""
     labels = _labels(template.get("metadata"))
-    spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
-    containers = _containers(spec)
     if _llmd_labelled(labels):
         return "llmd"
-    images = "\n".join(str(c.get("image", "")) for c in containers)
-    if LLMD_IMAGE.search(images):
+    spec = template.get("spec")
+    llmd, other = _containers_say(spec if isinstance(spec, dict) else _NO_SPEC)
+    if llmd:
         return "llmd"
-    argvs = "\n".join(" ".join(str(a) for a in (c.get("command") or []) + (c.get("args") or [])
-                               if isinstance(a, str | int)) for c in containers)
-    if LLMD_ARG.search(argvs):
-        return "llmd"
-    if any(k in labels for k in OTHER_LABELS) or OTHER_LABEL_VALUES.search("\n".join(labels.values())):
-        return "other"
-    if OTHER_IMAGE.search(images) or ACCELERATOR.search("\n".join(n for c in containers for n in _resource_names(c))):
+    if other or any(k in labels for k in OTHER_LABELS) or OTHER_LABEL_VALUES.search("\n".join(labels.values())):
         return "other"
     return None
+
+
+_NO_SPEC: Obj = {}
+
+
+@memo.per_object
+def _containers_say(spec: Obj) -> tuple[bool, bool]:
+    """(llm-d's, looked at by some check) from a pod spec's containers alone: once per spec object (a
+    Deployment and its ReplicaSets hold one, and so do equal templates of other namespaces,
+    sources/prune.Sharer)."""
+    containers = _containers(spec)
+    images = "\n".join(str(c.get("image", "")) for c in containers)
+    argvs = "\n".join(" ".join(str(a) for a in (c.get("command") or []) + (c.get("args") or [])
+                               if isinstance(a, str | int)) for c in containers)
+    if LLMD_IMAGE.search(images) or LLMD_ARG.search(argvs):
+        return True, False
+    return False, bool(OTHER_IMAGE.search(images) or ACCELERATOR.search(
+        "\n".join(n for c in containers for n in _resource_names(c))))
 
 
 # ---- label selectors as query strings ----------------------------------------------------------------
