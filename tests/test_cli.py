@@ -119,3 +119,40 @@ def test_help_does_not_import_the_kubernetes_client() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "NO_COLOR": "1"}).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_the_program_exits_with_its_code_and_all_its_output_without_tearing_down() -> None:
+    """Run as a program, `main()` ends the process at once after flushing (no teardown of what was read):
+    the exit code and the whole report are as before, and exit handlers never run."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-m", "llmd_doctor", "check", "--bundle", SEED, "-o", "json"],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 1 and done.stderr == ""
+    doc = json.loads(done.stdout)
+    assert doc["summary"]["verdict"] == "degraded" and done.stdout.endswith("\n")
+    wrapper = ("import sys, atexit; atexit.register(lambda: print('torn down', file=sys.stderr)); "
+               "from llmd_doctor.cli import main; main()")
+    done = subprocess.run([sys.executable, "-c", wrapper, "check", "--bundle", SEED, "-o", "json"],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 1 and json.loads(done.stdout)["summary"] == doc["summary"]
+    assert "torn down" not in done.stderr  # the process ended in main, before any exit handler
+
+
+def test_an_output_that_cannot_be_flushed_leaves_the_exit_to_the_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A closed pipe on stdout: the fast exit steps aside, so the usual exit reports it as before."""
+    import importlib
+
+    main_module = importlib.import_module("llmd_doctor.cli.main")  # the module (the package exports main)
+
+    class Closed:
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    exits: list[int] = []
+    monkeypatch.setattr(sys, "stdout", Closed())
+    monkeypatch.setattr(main_module.os, "_exit", exits.append)
+    main_module._exit_without_teardown(1)
+    assert exits == []
+    monkeypatch.setattr(sys, "stdout", sys.stderr)
+    main_module._exit_without_teardown(1)
+    assert exits == [1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -55,4 +56,19 @@ def main(argv: list[str] | None = None) -> None:
         code = ExitCode.INTERRUPTED
     except BrokenPipeError:
         code = 0
+    if argv is None:  # the program itself (not a caller of main): its process ends here
+        _exit_without_teardown(int(code or 0))
     raise SystemExit(int(code or 0))
+
+
+def _exit_without_teardown(code: int) -> None:
+    """End the process without tearing down what the run read: freeing a 10,000-pod snapshot object by
+    object took ~0.1 s after the report was out (issue #15), work for nobody. Every file was closed by
+    then; stdout and stderr are flushed here. When flushing fails (a closed pipe), this returns and the
+    usual exit reports it, as before."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(code)
