@@ -153,6 +153,28 @@ def test_the_readers_requests_are_counted_with_the_runs(prompt: type[Prompt], tm
     assert snap.requests == served
 
 
+def test_the_reader_process_ends_cleanly_once_its_last_page_is_sent(prompt: type[Prompt], tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader's process ends as soon as its stdin closes and its last message is written (without
+    tearing its interpreter down), with status 0, after it read its pages."""
+    from llmd_doctor.run import RunOptions, build_snapshot, choose_specs
+
+    procs: list[Any] = []
+    start = page_reader.PageReader._start
+
+    def keep(self: page_reader.PageReader) -> None:
+        start(self)
+        if not any(p is self._proc for p in procs):  # start() is asked again by every list
+            procs.append(self._proc)
+
+    monkeypatch.setattr(page_reader.PageReader, "_start", keep)
+    with FakeApiServer(EXAMPLES / "healthy") as srv:
+        opts = RunOptions(kubeconfig=srv.kubeconfig(tmp_path / "k"), chunk_size=1)
+        build_snapshot(opts, choose_specs(opts))
+    assert prompt.made[0].pages and prompt.made[0].stopped is None
+    assert [p.returncode for p in procs] == [0]
+
+
 def test_a_reader_that_exits_at_once_stops_no_list_from_being_read(
         prompt: type[Prompt], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
