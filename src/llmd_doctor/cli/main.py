@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _exit_without_teardown(code: int) -> None:
     """End the process without tearing down what the run read: freeing a 10,000-pod snapshot object by
-    object took ~0.1 s after the report was out (issue #15), work for nobody. Every file was closed by
+    object took ~30 ms after the report was out (issue #15), work for nobody. Every file was closed by
     then; stdout and stderr are flushed here. When flushing fails (a closed pipe), this returns and the
     usual exit reports it, as before."""
     try:
