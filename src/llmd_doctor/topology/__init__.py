@@ -30,7 +30,7 @@ from llmd_doctor.kinds import (
     SERVICE,
     STATEFULSET,
 )
-from llmd_doctor.snapshot import Snapshot
+from llmd_doctor.snapshot import Snapshot, record_read
 from llmd_doctor.topology import impact
 from llmd_doctor.topology.build import build, pool_ref
 from llmd_doctor.topology.epps import ConfigFile, Epp, EppConfig, PoolTarget
@@ -69,8 +69,6 @@ class Topology:
     def pool(self, group: str, namespace: str, name: str) -> Ref[Pool]:
         if group in ("", None):
             raise ValueError("a pool reference needs its API group")
-        from llmd_doctor.snapshot import record_read
-
         record_read(*POOL_KEYS)
         return pool_ref(self._index, self._pool_index, group, namespace, name)
 
@@ -118,8 +116,6 @@ class Topology:
 
     def server_group(self, pod: dict[str, Any]) -> ServerGroup | None:
         """The model-server group a pod belongs to (None: not a model-server pod)."""
-        from llmd_doctor.snapshot import record_read
-
         record_read(*SERVERS)
         by_pod = self.snapshot.derive("topology.group_of_pod", lambda: {id(p): g for g in self._servers for p in g.pods})
         return by_pod.get(id(pod))
@@ -128,8 +124,6 @@ class Topology:
         """The pod whose status.podIP is `ip` (an upstream address in a gateway's access log): missing when no
         pod read has it (a pod since replaced, or one outside the namespaces read), unknown when pods could
         not be read."""
-        from llmd_doctor.snapshot import record_read
-
         record_read(POD)
         by_ip = self.snapshot.derive("topology.pods_by_ip", lambda: {
             str((p.get("status") or {}).get("podIP")): p for p in self._index[POD].items
@@ -219,8 +213,6 @@ class Topology:
 
     def impact_of_servers(self, group: ServerGroup) -> tuple[str, ...]:
         # Only the groups that still serve decide (impact.of_servers): listed once per run, not per group asked.
-        from llmd_doctor.snapshot import record_read
-
         record_read(*SERVERS)
         serving = self.snapshot.derive("topology.serving_groups", lambda: [g for g in self._servers if impact.serves(g)])
         return impact.of_servers(group, serving)
