@@ -13,7 +13,6 @@ implementation.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any
@@ -160,32 +159,26 @@ class GatewayImplementation:
         return _any_of((self.facts.get("controller") or {}).get("deployment_names"))
 
     @cached_property
-    def _by_image(self) -> Callable[[Obj], Obj | None]:
-        """The first (regular) container of a pod spec whose image is this implementation's controller's:
-        once per spec (Deployments with the same template hold one, sources/prune.Sharer)."""
-        images = self._images
-
-        def first(spec: Obj) -> Obj | None:
-            return next((x for x in k8s.containers(spec, init=False)
-                         if images is not None and images.search(str(x.get("image", "")))), None)
-
-        return memo.per_object(first)
+    def _match(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None, tuple[tuple[Any, Any], ...],
+                              tuple[Any, ...]]:
+        """(image pattern, name pattern, labels, container names) of the controller facts."""
+        c = self.facts.get("controller") or {}
+        return (self._images, self._names, tuple((c.get("labels") or {}).items()),
+                tuple((c.get("container") or {}).get("names") or ()))
 
     def controller_container(self, workload: Obj) -> Obj | None:
         """The container of a Deployment that is this implementation's controller, or None."""
-        c = self.facts.get("controller") or {}
-        spec = k8s.pod_spec(workload)
-        if self._images is not None:
-            hit = self._by_image(spec)
-            if hit is not None:
-                return hit
-        labels = c.get("labels") or {}
-        named = bool(self._names and self._names.search(k8s.name(workload))) or (
-            bool(labels) and all(k8s.labels(workload).get(a) == b for a, b in labels.items()))
-        if not named:
+        images, names, labels, wanted = self._match
+        name, lbls, containers = _looks(workload)
+        if images is not None:
+            for x in containers:
+                if images.search(str(x.get("image", ""))):
+                    return x
+        if names is not None and names.search(name):
+            pass
+        elif not labels or any(lbls.get(a) != b for a, b in labels):
             return None
-        wanted = (c.get("container") or {}).get("names") or ()
-        return next((x for x in k8s.containers(spec, init=False) if x.get("name") in wanted), None)
+        return next((x for x in containers if x.get("name") in wanted), None)
 
     def controller(self, workload: Obj) -> Controller | None:
         container = self.controller_container(workload)
@@ -400,6 +393,13 @@ SHAPE_FLAGS = ("pool_ref_without_port",)
 def common_condition_signatures() -> list[dict[str, Any]]:
     """The route conditions the Gateway API spec defines, written alike by every implementation (_common.yaml)."""
     return list(load_facts(__name__, "_common").get("condition_signatures") or [])
+
+
+@memo.per_object
+def _looks(workload: Obj) -> tuple[str, dict[str, str], list[Obj]]:
+    """(name, labels, regular containers) of a workload: every implementation asks them of every
+    Deployment of the cluster (issue #15: read once, not once per implementation)."""
+    return k8s.name(workload), k8s.labels(workload), k8s.containers(k8s.pod_spec(workload), init=False)
 
 
 def _any_of(patterns: Any) -> re.Pattern[str] | None:
