@@ -383,9 +383,10 @@ def load_live(
 class _Reads:
     """The LISTs of one run: submitted in rounds, absorbed into the snapshot in submission order.
 
-    Two executors: `pool` runs whole LISTs (each may wait for the next page it asked for ahead);
-    `io` runs single requests that wait for nothing (discovery, the small early lists, next pages,
-    access reviews), so neither can starve the other."""
+    Three executors: `pool` runs whole LISTs (each may wait for the next page it asked for ahead);
+    `io` runs single requests that wait for nothing (discovery, the small early lists, next pages),
+    so neither can starve the other; `pods` runs the pod round. Once the lists are read, all three
+    fetch the logs and ask the access reviews over the connections they opened."""
 
     def __init__(self, client: KubeClient, opts: LiveOptions, snap: Snapshot):
         self.client, self.opts, self.snap = client, opts, snap
@@ -393,8 +394,6 @@ class _Reads:
         self.io = ThreadPoolExecutor(max_workers=opts.workers)
         # The pod round is the longest read: its lists never wait behind the first round's.
         self.pods = ThreadPoolExecutor(max_workers=opts.workers)
-        # Access reviews are small POSTs that only wait: twice the workers at once.
-        self.reviews = ThreadPoolExecutor(max_workers=2 * opts.workers)
         self.shaper = Shaper()
         # Parses pages while their lists fetch the next (a thread per list parsing at once: the GIL
         # lets one parse anyway, and each holds a parsed page).
@@ -418,7 +417,7 @@ class _Reads:
 
     def close(self) -> None:
         # A fatal error (401, TLS) in one read: do not start the reads still queued.
-        for executor in (self.pool, self.pods, self.io, self.reviews):
+        for executor in (self.pool, self.pods, self.io):
             executor.shutdown(wait=True, cancel_futures=True)
         self.parse_pool.shutdown(wait=True, cancel_futures=True)
         if self.reader is not None:
@@ -574,16 +573,17 @@ def _logs_and_reviews(reads: _Reads, logs_for: Callable[[Snapshot], list[LogRequ
     # RBAC objects they already have (and say which way each answer was found). None past the
     # deadline: an unasked question is evaluated statically, a failed one would be an error.
     questions = [] if client.deadline.passed() else (access_for(snap) if access_for else [])
-    answers = [reads.reviews.submit(_review, client, q) for q in questions[: opts.max_access_reviews]]
+    # Reviews and logs only wait: they go to the list executors first, whose reads are done and whose
+    # connections are open (a fresh one costs a TLS handshake), then to fresh workers.
+    opened = [reads.io, reads.pods, reads.pool]
+    answers = [opened[i % 3].submit(_review, client, q) for i, q in enumerate(questions[: opts.max_access_reviews])]
     reqs = logs_for(snap)
 
     def fetch(r: LogRequest) -> tuple[LogRequest, str | None | DataUnavailable]:
         return _fetch_log(client, opts, r)
 
-    # Logs are waits, not parsing: beyond one executor's worth they go over both list executors, whose
-    # reads are done (their connections are open), and as many fresh workers.
     with ThreadPoolExecutor(max_workers=opts.workers) as more:
-        executors = [reads.pool, reads.pods, more] if len(reqs) > opts.workers else [reads.pool]
+        executors = [reads.pool, reads.pods, reads.io, *[more] * (len(reqs) + len(answers) > 3 * opts.workers)]
         share = -(-len(reqs) // len(executors))
         fetched = itertools.chain.from_iterable([
             ex.map(fetch, reqs[i * share:(i + 1) * share]) for i, ex in enumerate(executors)])
