@@ -15,7 +15,7 @@ from scenario import Scenario
 from llmd_doctor.engine import needed_access, needed_logs, run_checks
 from llmd_doctor.kinds import key_of
 from llmd_doctor.registry import load_specs
-from llmd_doctor.shapes import ANY, SCHEMAS, Schema
+from llmd_doctor.shapes import ANY, SCHEMAS, Schema, _fits, _without, problem
 from llmd_doctor.snapshot import misshapen
 
 SPECS = load_specs(plugins=False)
@@ -116,3 +116,44 @@ def test_every_example_object_has_the_declared_shapes() -> None:
         assert bad == [], (name, bad)
 
 
+
+
+class _Text(str):
+    """A subclass of str: isinstance accepts it, as the validation must."""
+
+
+_VALUES: list[Any] = [None, "s", _Text("t"), 0, 7, True, False, 1.5, {}, {"k": "v"}, [], [None], [1], ["s"], [{}],
+                      [{"name": 3}], [[1]]]
+
+
+@pytest.mark.parametrize("key", sorted(SCHEMAS))
+def test_the_generated_validation_says_what_the_readable_one_says(key: str) -> None:
+    """shapes._compile generates one function per schema (issue #15: ~2× the closures' speed): on every
+    declared field, given values of every JSON type (and subclasses, bools where integers belong, null
+    items), it accepts exactly what `problem` accepts, and so with parts of the schema skipped."""
+    schema = SCHEMAS[key]
+    paths = [p for p, _ in _paths(schema)]
+    fields = [p for p in paths if not any(isinstance(s, int) for s in p)]
+    skips = [frozenset(), *(frozenset({p}) for p in fields[:: max(1, len(fields) // 5)])]
+    checked = 0
+    for skip in skips:
+        fits = _fits(key, skip)
+        reference = _without(schema, skip)
+        for path in paths:
+            for value in _VALUES:
+                obj: dict[str, Any] = {}
+                _set(obj, path, value)
+                assert fits(obj) == (problem(obj, reference) is None), (key, sorted(skip), path, value)
+                checked += 1
+    assert checked >= len(paths) * len(_VALUES)
+
+
+def test_the_generated_validation_refuses_null_items_of_any_list() -> None:
+    """A list item may not be null, even where the items are not checked ([ANY])."""
+    from llmd_doctor.shapes import _compile
+
+    for schema in ([ANY], [(str,)], [{"a": (int,)}], {"f": [ANY]}):
+        value = [None] if isinstance(schema, list) else {"f": [None]}
+        assert _compile(schema)(value) is False
+        assert problem(value, schema) is not None
+        assert _compile(schema)([] if isinstance(schema, list) else {"f": []}) is True
