@@ -198,61 +198,44 @@ def _type_text(value: Any) -> str:
 
 
 def _compile(schema: Schema) -> Callable[[Any], bool]:
-    """A function telling whether a value matches `schema` — `problem` without building paths: every
-    object of every list is checked, and almost all fit. It is generated as one function of nested
-    tests (issue #15: a closure per field cost a call per field of every object, ~45 µs per
-    Deployment; the generated code makes none)."""
-    consts: dict[str, Any] = {}
-    lines = ["def fits(value):"]
-    _emit(schema, "value", " ", 0, lines, consts)
-    lines.append(" return True")
-    namespace: dict[str, Any] = dict(consts)
-    exec("\n".join(lines), namespace)  # noqa: S102 - source generated here from the schemas above
-    fits: Callable[[Any], bool] = namespace["fits"]
-    return fits
-
-
-def _emit(schema: Schema, var: str, ind: str, level: int, lines: list[str], consts: dict[str, Any],
-          nullable: bool = True) -> None:
-    """Lines indented `ind` that return False when `var` does not match `schema`, and fall through when
-    it does (None matches, when `nullable`: a list's items may not be null). `level`: how
-    deep the schema is, for the names of its locals (deeper tests use deeper names, and a field's tests
-    end before the next field's start)."""
-    some = f"{var} is not None and " if nullable else ""
+    """A function telling whether a value matches `schema` — `problem` without building paths, the
+    schema's dispatch done once: every object of every list is checked, and almost all fit."""
     if schema is ANY:
-        return
+        return lambda v: True
     if schema is MAP:
-        lines.append(f"{ind}if {some}type({var}) is not dict: return False")
-        return
+        return lambda v: v is None or type(v) is dict
     if type(schema) is tuple:
-        types, exact = f"T{len(consts)}", f"E{len(consts)}"
-        consts[types] = schema
-        consts[exact] = schema[0] if len(schema) == 1 else frozenset(schema)
-        # The API's own types first, in one test; then their subclasses, as isinstance sees them. bool
-        # is an int in Python: an integer field holding true is still wrong.
-        same = f"type({var}) is not {exact}" if len(schema) == 1 else f"type({var}) not in {exact}"
-        strict = f" or type({var}) is bool" if bool not in schema else ""
-        lines.append(f"{ind}if {some}{same} and (not isinstance({var}, {types}){strict}): return False")
-        return
-    if nullable:  # the tests of a value that is there
-        lines.append(f"{ind}if {var} is not None:")
-        ind += " "
+        strict = bool not in schema  # bool is an int in Python; an integer field holding true is still wrong
+
+        def scalar(v: Any) -> bool:
+            return v is None or (isinstance(v, schema) and not (strict and type(v) is bool))
+        return scalar
     if type(schema) is list:
-        item = f"x{level}"
-        lines += [f"{ind}if type({var}) is not list: return False", f"{ind}for {item} in {var}:"]
-        if schema[0] is ANY:
-            lines.append(f"{ind} if {item} is None: return False")
-        else:  # a null item fails its type test
-            _emit(schema[0], item, ind + " ", level + 1, lines, consts, nullable=False)
-        return
-    lines.append(f"{ind}if type({var}) is not dict: return False")
-    checked = [(name, sub) for name, sub in schema.items() if sub is not ANY]
-    if checked:
-        field, get = f"v{level}", f"g{level}"
-        lines.append(f"{ind}{get} = {var}.get")
-        for name, sub in checked:
-            lines.append(f"{ind}{field} = {get}({name!r})")
-            _emit(sub, field, ind, level + 1, lines, consts)
+        item_fits = _compile(schema[0])
+
+        def items(v: Any) -> bool:
+            if v is None:
+                return True
+            if type(v) is not list:
+                return False
+            for x in v:  # noqa: SIM110 - a loop, not all(genexpr): this runs for every field of every object
+                if x is None or not item_fits(x):
+                    return False
+            return True
+        return items
+    fields = tuple((name, _compile(sub)) for name, sub in schema.items())
+
+    def obj(v: Any) -> bool:
+        if v is None:
+            return True
+        if type(v) is not dict:
+            return False
+        get = v.get
+        for name, f in fields:  # noqa: SIM110 - likewise
+            if not f(get(name)):
+                return False
+        return True
+    return obj
 
 
 def _without(schema: Schema, paths: frozenset[tuple[str, ...]]) -> Schema:
