@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 Version = tuple[int, int, int]
@@ -31,23 +32,32 @@ def is_prerelease(tag: str | None) -> bool:
     return not tag or bool(_PRERELEASE.search(tag)) or parse(tag) is None
 
 
+@functools.lru_cache(maxsize=4096)
 def in_range(v: Version, spec: str, prerelease: bool = False) -> bool:
     """`>=0.2.0,<0.3.0` style constraints (>=, >, <=, <, ==); an empty spec admits every version.
     `prerelease`: `v` is the nominal version of a pre-release build (v2.0.0-rc.1 is (2, 0, 0)), which
-    comes before that release: inside `<2.0.0`, outside `>=2.0.0` and `==2.0.0`."""
+    comes before that release: inside `<2.0.0`, outside `>=2.0.0` and `==2.0.0`. Remembered: the
+    checks ask the same few versions against the same few ranges thousands of times a run."""
     at = (v, 0 if prerelease else 1)
-    for part in spec.split(","):
-        m = _CONSTRAINT.match(part.strip())
-        if not m:
-            continue
-        bound = parse(m.group(2))
-        if bound is None:
-            continue
-        op, b = m.group(1), (bound, 1)
-        ok = {">=": at >= b, "<=": at <= b, "==": at == b, ">": at > b, "<": at < b}[op]
+    for op, bound in _constraints(spec):
+        b = (bound, 1)
+        ok = at >= b if op == ">=" else at <= b if op == "<=" else at == b if op == "==" else \
+            at > b if op == ">" else at < b
         if not ok:
             return False
     return True
+
+
+@functools.cache
+def _constraints(spec: str) -> tuple[tuple[str, Version], ...]:
+    """(operator, bound) of each well-formed part of a range (the others constrain nothing)."""
+    out = []
+    for part in spec.split(","):
+        m = _CONSTRAINT.match(part.strip())
+        bound = parse(m.group(2)) if m else None
+        if m and bound is not None:
+            out.append((m.group(1), bound))
+    return tuple(out)
 
 
 def release_tag(tag: str | None) -> Version | None:
