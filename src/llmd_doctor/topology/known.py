@@ -23,7 +23,8 @@ T = TypeVar("T")
 
 class ObjectNode:
     """A node that stands for one object (`subject`, the attribute `obj` unless overridden): its
-    name, namespace and `Kind/namespace/name` ref."""
+    name, namespace and `Kind/namespace/name` ref, read once (a node's object does not change, and
+    the checks ask them ~30,000 times at 500 stacks)."""
 
     KIND: ClassVar[str] = ""
 
@@ -31,15 +32,15 @@ class ObjectNode:
     def subject(self) -> dict[str, Any]:
         return self.obj  # type: ignore[attr-defined,no-any-return]
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         return k8s.name(self.subject)
 
-    @property
+    @functools.cached_property
     def namespace(self) -> str:
         return k8s.namespace(self.subject)
 
-    @property
+    @functools.cached_property
     def ref(self) -> str:
         return f"{self.KIND}/{self.namespace}/{self.name}"
 
