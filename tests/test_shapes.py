@@ -157,3 +157,55 @@ def test_the_fast_validation_refuses_null_items_of_any_list() -> None:
         assert _compile(schema)(value) is False
         assert problem(value, schema) is not None
         assert _compile(schema)([] if isinstance(schema, list) else {"f": []}) is True
+
+
+def test_the_generated_validation_is_what_the_generator_writes_now() -> None:
+    """shape_checks.py is generated from the schemas (and the parts the live source shares): changed
+    without regenerating, it would check the old shapes. `python -m llmd_doctor.shapes_codegen`."""
+    from pathlib import Path
+
+    from llmd_doctor import shape_checks, shapes_codegen
+
+    assert shapes_codegen.render() == Path(shape_checks.__file__).read_text(encoding="utf-8"), (
+        "shape_checks.py is stale: run python -m llmd_doctor.shapes_codegen")
+
+
+_GENERATED = [*sorted(SCHEMAS), "metadata"]
+
+
+@pytest.mark.parametrize("key", _GENERATED)
+def test_the_generated_validation_says_what_the_readable_one_says(key: str) -> None:
+    """The generated functions (shape_checks.py, what every object read goes through) accept exactly
+    what `problem` accepts: on every declared field, given values of every JSON type, with nothing
+    skipped, each path they can skip skipped, and all of them."""
+    from llmd_doctor import shape_checks
+    from llmd_doctor.shapes import METADATA
+
+    schema = METADATA if key == "metadata" else SCHEMAS[key]
+    fits, guardable = shape_checks.METADATA if key == "metadata" else shape_checks.KINDS[key]
+    skips = [frozenset(), *(frozenset({p}) for p in sorted(guardable)), frozenset(guardable)]
+    paths = [p for p, _ in _paths(schema)]
+    checked = 0
+    for skip in dict.fromkeys(skips):
+        reference = _without(schema, skip)
+        for path in paths:
+            for value in _VALUES:
+                obj: dict[str, Any] = {}
+                _set(obj, path, value)
+                assert fits(obj, skip) == (problem(obj, reference) is None), (key, sorted(skip), path, value)
+                checked += 1
+    assert checked >= len(paths) * len(_VALUES)
+
+
+def test_the_live_sources_skippable_parts_are_skippable_by_the_generated_validation() -> None:
+    """Every part the live source may share (sources/prune.SHARED) is one the generated functions can
+    skip: otherwise those objects would be checked by the slower closures."""
+    from llmd_doctor import shape_checks
+    from llmd_doctor.sources.prune import SHARED
+
+    for key, shared in SHARED.items():
+        for path in shared:
+            if path[0] == "metadata":
+                assert path[1:] in shape_checks.METADATA[1], path
+            else:
+                assert path in shape_checks.KINDS[key][1], (key, path)

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from llmd_doctor import shape_checks
+
 ANY = "any"
 MAP = "map"
 STR: tuple[type, ...] = (str,)
@@ -299,7 +301,7 @@ def misshapen(obj: dict[str, Any], key: str, skip: frozenset[tuple[str, ...]] = 
             return f"{name}: {_type_text(obj[name])}, not an object"
     meta_skip, rest_skip = _split(skip)
     meta = obj.get("metadata")
-    if not _metadata_fits(meta_skip)(meta) and (p := problem(meta, METADATA, "metadata")):
+    if not _fits_metadata(meta, meta_skip) and (p := problem(meta, METADATA, "metadata")):
         return p
     meta = meta or {}
     for name in ("labels", "annotations"):
@@ -313,7 +315,14 @@ def misshapen(obj: dict[str, Any], key: str, skip: frozenset[tuple[str, ...]] = 
         return None
     # No kind's schema names metadata (checked above, and by tests/test_shapes.py): the object is
     # checked as it is, without a copy that leaves metadata out.
-    return None if _fits(key, rest_skip)(obj) else problem({k: v for k, v in obj.items() if k != "metadata"}, schema)
+    generated = shape_checks.KINDS.get(key)
+    fits = generated[0](obj, rest_skip) if generated and rest_skip <= generated[1] else _fits(key, rest_skip)(obj)
+    return None if fits else problem({k: v for k, v in obj.items() if k != "metadata"}, schema)
+
+
+def _fits_metadata(meta: Any, skip: frozenset[tuple[str, ...]]) -> bool:
+    fits, paths = shape_checks.METADATA
+    return fits(meta, skip) if skip <= paths else _metadata_fits(skip)(meta)
 
 
 @cache
