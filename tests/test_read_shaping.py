@@ -391,3 +391,19 @@ def test_the_compiled_keep_lists_cut_as_the_spec_language_says() -> None:
     odd = {"metadata": {"name": "x", "managedFields": [1], "annotations": "not a map"}, "spec": [1, {"a": 2}],
            "status": {"conditions": [{"type": "Ready", "lastTransitionTime": "t"}, "odd"]}}
     assert prune(copy.deepcopy(odd), "Pod") == prune_value(copy.deepcopy(odd), SPECS["Pod"])
+
+
+def test_noisy_annotations_are_dropped_the_same_on_every_object() -> None:
+    """The last applied manifest and CNI state go, the rest stays: the answer per key is remembered
+    (replicas repeat their keys), so the second object of a kind is cut like the first."""
+    noisy = {"kubectl.kubernetes.io/last-applied-configuration": "{...}", "k8s.v1.cni.cncf.io/network-status": "[]",
+             "k8s.ovn.org/pod-networks": "{}", "cni.projectcalico.org/podIP": "10.0.0.1/32"}
+    kept = {"sidecar.istio.io/inject": "false", "prometheus.io/port": "8000", "openshift.io/scc": "restricted-v2"}
+    for _ in range(2):
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": {**noisy, **kept}}}
+        assert prune(pod, "Pod")["metadata"]["annotations"] == kept
+    wl = {"metadata": {"name": "d", "annotations": {**kept, **noisy}},
+          "spec": {"template": {"metadata": {"annotations": {**noisy, "a": "b"}}}}}
+    cut = prune(wl, "Deployment.apps")
+    assert cut["metadata"]["annotations"] == kept
+    assert cut["spec"]["template"]["metadata"]["annotations"] == {"a": "b"}

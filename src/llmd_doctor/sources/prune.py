@@ -29,7 +29,26 @@ _NOISY_ANNOTATION = re.compile(r"last-applied-configuration$|network-status$|net
 def _annotations(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
-    return {k: v for k, v in value.items() if not (isinstance(k, str) and _NOISY_ANNOTATION.search(k))}
+    out = {}
+    for k, v in value.items():
+        noisy = _noisy.get(k)
+        if not (_is_noisy(k) if noisy is None else noisy):
+            out[k] = v
+    return out
+
+
+# Annotation keys seen, and whether each is noisy: every pod of a workload has the same keys, and a
+# search per key of every object cost more than the rest of its pruning (issue #15). Bounded.
+_noisy: dict[Any, bool] = {}
+
+
+def _is_noisy(key: Any) -> bool:
+    found = _noisy.get(key)
+    if found is None:
+        if len(_noisy) >= 4096:
+            _noisy.clear()
+        found = _noisy[key] = isinstance(key, str) and _NOISY_ANNOTATION.search(key) is not None
+    return found
 
 
 # The service-account token volume the API server adds to every pod (`kube-api-access-<random>`): its
@@ -53,8 +72,11 @@ def _containers(value: Any) -> Any:
     out = []
     for c in value:
         mounts = c.get("volumeMounts") if isinstance(c, dict) else None
-        if isinstance(mounts, list) and not all(_not_token(m) for m in mounts):
-            c = {**c, "volumeMounts": [m for m in mounts if _not_token(m)]}
+        if isinstance(mounts, list):
+            for m in mounts:
+                if not _not_token(m):
+                    c = {**c, "volumeMounts": [m for m in mounts if _not_token(m)]}
+                    break
         out.append(c)
     return out
 
