@@ -156,3 +156,29 @@ def test_request_text() -> None:
         "list inferencepools.inference.networking.k8s.io in llm-d"
     assert str(Request("create", "tokenreviews", "authentication.k8s.io")) == \
         "create tokenreviews.authentication.k8s.io cluster-wide"
+
+
+def test_rules_made_into_sets_answer_as_the_rule_is_written() -> None:
+    """Rbac.allows matches each rule through sets made once per rule (issue #15: a dozen questions per
+    EPP against the same roles); every rule and request below gets rule_allows's answer."""
+    import itertools
+
+    from llmd_doctor.rbac_eval import _compiled
+
+    lists = {"verbs": [["get"], ["*"], ["list", "watch"], [], ["create", "*"]],
+             "apiGroups": [[""], ["*"], ["inference.networking.k8s.io", ""], []],
+             "resources": [["pods"], ["*"], ["pods/log"], ["*/log", "services"], ["inferencepools", "pods"], []],
+             "resourceNames": [[], ["a"], ["a", "b"]]}
+    rules = [dict(zip(lists, combo, strict=True)) for combo in itertools.product(*lists.values())]
+    rules.append({"verbs": ["get"], "nonResourceURLs": ["/healthz", "/metrics*"]})
+    requests = [Request(verb, res, group, ns, name, sub)
+                for verb, (res, sub), group, ns, name in itertools.product(
+                    ["get", "list", "create"], [("pods", ""), ("pods", "log"), ("services", ""), ("inferencepools", "")],
+                    ["", "inference.networking.k8s.io", "apps"], ["llm-d", None], [None, "a", "c"])]
+    requests += [Request("get", path="/metrics/x"), Request("get", path="/healthz"), Request("list", path="/api")]
+    answered = 0
+    for rule in rules:
+        for req in requests:
+            assert _compiled(rule).allows(req) == rule_allows(rule, req), (rule, req)
+            answered += 1
+    assert answered == len(rules) * len(requests) > 50_000
