@@ -16,20 +16,27 @@ from llmd_doctor.memo import per_object
 Obj = dict[str, Any]
 
 
+_NONE: Obj = {}  # the metadata of an object without any (read only)
+
+
 def meta(o: Obj) -> Obj:
     return o.get("metadata") or {}
 
 
+# name, namespace and labels read metadata themselves: the topology and the checks ask them ~200,000
+# times on a 10,000-pod cluster (issue #15).
 def name(o: Obj) -> str:
-    return str(meta(o).get("name", ""))
+    n = (o.get("metadata") or _NONE).get("name", "")
+    return n if type(n) is str else str(n)
 
 
 def namespace(o: Obj) -> str:
-    return str(meta(o).get("namespace", ""))
+    n = (o.get("metadata") or _NONE).get("namespace", "")
+    return n if type(n) is str else str(n)
 
 
 def labels(o: Obj) -> dict[str, str]:
-    raw = meta(o).get("labels") or {}
+    raw = (o.get("metadata") or _NONE).get("labels") or {}
     for v in raw.values():  # a loop, not all(genexpr): this runs for every pod, many times
         if type(v) is not str:
             return {str(k): str(v) for k, v in raw.items()}  # hand-written YAML (`true` unquoted)
