@@ -778,54 +778,6 @@ def _k1(value, skip):
  return True
 
 
-def _k2(value, skip):
- if value is not None:
-  if type(value) is not dict: return False
-  g0 = value.get
-  v0 = g0('spec')
-  if v0 is not None:
-   if type(v0) is not dict: return False
-   g1 = v0.get
-   v1 = g1('replicas')
-   if v1 is not None and type(v1) is not C5 and (not isinstance(v1, C4) or type(v1) is bool): return False
-   v1 = g1('selector')
-   if v1 is not None and not _s5(v1): return False
-   v1 = g1('template')
-   if v1 is not None:
-    if type(v1) is not dict: return False
-    g2 = v1.get
-    v2 = g2('metadata')
-    if v2 is not None:
-     if type(v2) is not dict: return False
-     g3 = v2.get
-     v3 = g3('labels')
-     if v3 is not None and type(v3) is not dict: return False
-     v3 = g3('annotations')
-     if v3 is not None and type(v3) is not dict: return False
-    v2 = g2('spec')
-    if not (skip and C20 in skip):
-     if v2 is not None and not _s6(v2): return False
-   v1 = g1('strategy')
-   if v1 is not None and type(v1) is not dict: return False
-  v0 = g0('status')
-  if v0 is not None:
-   if type(v0) is not dict: return False
-   g1 = v0.get
-   v1 = g1('replicas')
-   if v1 is not None and type(v1) is not C5 and (not isinstance(v1, C4) or type(v1) is bool): return False
-   v1 = g1('readyReplicas')
-   if v1 is not None and type(v1) is not C5 and (not isinstance(v1, C4) or type(v1) is bool): return False
-   v1 = g1('availableReplicas')
-   if v1 is not None and type(v1) is not C5 and (not isinstance(v1, C4) or type(v1) is bool): return False
-   v1 = g1('updatedReplicas')
-   if v1 is not None and type(v1) is not C5 and (not isinstance(v1, C4) or type(v1) is bool): return False
-   v1 = g1('observedGeneration')
-   if v1 is not None and type(v1) is not C5 and (not isinstance(v1, C4) or type(v1) is bool): return False
-   v1 = g1('conditions')
-   if v1 is not None and not _s2(v1): return False
- return True
-
-
 def _s7(value):
  if type(value) is not dict: return False
  g0 = value.get
@@ -872,12 +824,12 @@ def _s7(value):
  return True
 
 
-def _k3(value, skip):
+def _k2(value, skip):
  if value is not None and not _s7(value): return False
  return True
 
 
-def _k4(value, skip):
+def _k3(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -928,13 +880,13 @@ def _k4(value, skip):
  return True
 
 
-def _k5(value, skip):
+def _k4(value, skip):
  if value is not None:
   if type(value) is not dict: return False
  return True
 
 
-def _k6(value, skip):
+def _k5(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -947,7 +899,7 @@ def _k6(value, skip):
  return True
 
 
-def _k7(value, skip):
+def _k6(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -958,7 +910,7 @@ def _k7(value, skip):
  return True
 
 
-def _k8(value, skip):
+def _k7(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -969,7 +921,7 @@ def _k8(value, skip):
  return True
 
 
-def _k9(value, skip):
+def _k8(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -1006,7 +958,7 @@ def _k9(value, skip):
  return True
 
 
-def _k10(value, skip):
+def _k9(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -1086,7 +1038,7 @@ def _s8(value):
  return True
 
 
-def _k11(value, skip):
+def _k10(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -1098,7 +1050,7 @@ def _k11(value, skip):
  return True
 
 
-def _k12(value, skip):
+def _k11(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -1133,6 +1085,28 @@ def _s9(value):
  return True
 
 
+def _k12(value, skip):
+ if value is not None:
+  if type(value) is not dict: return False
+  g0 = value.get
+  v0 = g0('subjects')
+  if v0 is not None:
+   if type(v0) is not list: return False
+   for x1 in v0:
+    if not _s9(x1): return False
+  v0 = g0('roleRef')
+  if v0 is not None:
+   if type(v0) is not dict: return False
+   g1 = v0.get
+   v1 = g1('kind')
+   if v1 is not None and type(v1) is not C1 and (not isinstance(v1, C0) or type(v1) is bool): return False
+   v1 = g1('name')
+   if v1 is not None and type(v1) is not C1 and (not isinstance(v1, C0) or type(v1) is bool): return False
+   v1 = g1('apiGroup')
+   if v1 is not None and type(v1) is not C1 and (not isinstance(v1, C0) or type(v1) is bool): return False
+ return True
+
+
 def _k13(value, skip):
  if value is not None:
   if type(value) is not dict: return False
@@ -1156,28 +1130,6 @@ def _k13(value, skip):
 
 
 def _k14(value, skip):
- if value is not None:
-  if type(value) is not dict: return False
-  g0 = value.get
-  v0 = g0('subjects')
-  if v0 is not None:
-   if type(v0) is not list: return False
-   for x1 in v0:
-    if not _s9(x1): return False
-  v0 = g0('roleRef')
-  if v0 is not None:
-   if type(v0) is not dict: return False
-   g1 = v0.get
-   v1 = g1('kind')
-   if v1 is not None and type(v1) is not C1 and (not isinstance(v1, C0) or type(v1) is bool): return False
-   v1 = g1('name')
-   if v1 is not None and type(v1) is not C1 and (not isinstance(v1, C0) or type(v1) is bool): return False
-   v1 = g1('apiGroup')
-   if v1 is not None and type(v1) is not C1 and (not isinstance(v1, C0) or type(v1) is bool): return False
- return True
-
-
-def _k15(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -1210,7 +1162,7 @@ def _k15(value, skip):
  return True
 
 
-def _k16(value, skip):
+def _k15(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -1231,7 +1183,7 @@ def _k16(value, skip):
  return True
 
 
-def _k17(value, skip):
+def _k16(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -1341,7 +1293,7 @@ def _s10(value):
  return True
 
 
-def _k18(value, skip):
+def _k17(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -1430,7 +1382,7 @@ def _k18(value, skip):
  return True
 
 
-def _k19(value, skip):
+def _k18(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -1477,7 +1429,7 @@ def _s11(value):
  return True
 
 
-def _k20(value, skip):
+def _k19(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -1520,7 +1472,7 @@ def _k20(value, skip):
  return True
 
 
-def _k21(value, skip):
+def _k20(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -1586,7 +1538,7 @@ def _k21(value, skip):
  return True
 
 
-def _k22(value, skip):
+def _k21(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -1621,6 +1573,29 @@ def _k22(value, skip):
  return True
 
 
+def _k22(value, skip):
+ if value is not None:
+  if type(value) is not dict: return False
+  g0 = value.get
+  v0 = g0('spec')
+  if v0 is not None:
+   if type(v0) is not dict: return False
+   g1 = v0.get
+   v1 = g1('priority')
+   if v1 is not None and type(v1) is not C5 and (not isinstance(v1, C4) or type(v1) is bool): return False
+   v1 = g1('poolRef')
+   if v1 is not None:
+    if type(v1) is not dict: return False
+    g2 = v1.get
+    v2 = g2('group')
+    if v2 is not None and type(v2) is not C1 and (not isinstance(v2, C0) or type(v2) is bool): return False
+    v2 = g2('kind')
+    if v2 is not None and type(v2) is not C1 and (not isinstance(v2, C0) or type(v2) is bool): return False
+    v2 = g2('name')
+    if v2 is not None and type(v2) is not C1 and (not isinstance(v2, C0) or type(v2) is bool): return False
+ return True
+
+
 def _k23(value, skip):
  if value is not None:
   if type(value) is not dict: return False
@@ -1649,34 +1624,11 @@ def _k24(value, skip):
   if type(value) is not dict: return False
   g0 = value.get
   v0 = g0('spec')
-  if v0 is not None:
-   if type(v0) is not dict: return False
-   g1 = v0.get
-   v1 = g1('priority')
-   if v1 is not None and type(v1) is not C5 and (not isinstance(v1, C4) or type(v1) is bool): return False
-   v1 = g1('poolRef')
-   if v1 is not None:
-    if type(v1) is not dict: return False
-    g2 = v1.get
-    v2 = g2('group')
-    if v2 is not None and type(v2) is not C1 and (not isinstance(v2, C0) or type(v2) is bool): return False
-    v2 = g2('kind')
-    if v2 is not None and type(v2) is not C1 and (not isinstance(v2, C0) or type(v2) is bool): return False
-    v2 = g2('name')
-    if v2 is not None and type(v2) is not C1 and (not isinstance(v2, C0) or type(v2) is bool): return False
- return True
-
-
-def _k25(value, skip):
- if value is not None:
-  if type(value) is not dict: return False
-  g0 = value.get
-  v0 = g0('spec')
   if v0 is not None and type(v0) is not dict: return False
  return True
 
 
-def _k26(value, skip):
+def _k25(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -1701,7 +1653,7 @@ def _s12(value):
  return True
 
 
-def _k27(value, skip):
+def _k26(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -1734,7 +1686,7 @@ def _k27(value, skip):
  return True
 
 
-def _k28(value, skip):
+def _k27(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -1743,7 +1695,7 @@ def _k28(value, skip):
  return True
 
 
-def _k29(value, skip):
+def _k28(value, skip):
  if value is not None:
   if type(value) is not dict: return False
   g0 = value.get
@@ -1776,32 +1728,32 @@ METADATA = (_metadata, frozenset({('annotations',), ('labels',), ('ownerReferenc
 KINDS = {
     'Pod': (_k0, frozenset({('spec', 'affinity'), ('spec', 'containers'), ('spec', 'imagePullSecrets'), ('spec', 'initContainers'), ('spec', 'nodeSelector'), ('spec', 'securityContext'), ('spec', 'tolerations'), ('spec', 'volumes'), ('status', 'conditions')})),
     'Deployment.apps': (_k1, frozenset({('spec', 'template', 'spec')})),
-    'ReplicaSet.apps': (_k2, frozenset({('spec', 'template', 'spec')})),
-    'StatefulSet.apps': (_k3, frozenset({})),
-    'Service': (_k4, frozenset({})),
-    'ServiceAccount': (_k5, frozenset({})),
-    'Namespace': (_k6, frozenset({})),
-    'ConfigMap': (_k7, frozenset({})),
-    'Secret': (_k8, frozenset({})),
-    'Node': (_k9, frozenset({})),
-    'Event': (_k10, frozenset({})),
-    'Role.rbac.authorization.k8s.io': (_k11, frozenset({})),
-    'ClusterRole.rbac.authorization.k8s.io': (_k12, frozenset({})),
-    'RoleBinding.rbac.authorization.k8s.io': (_k13, frozenset({})),
-    'ClusterRoleBinding.rbac.authorization.k8s.io': (_k14, frozenset({})),
-    'CustomResourceDefinition.apiextensions.k8s.io': (_k15, frozenset({})),
-    'GatewayClass.gateway.networking.k8s.io': (_k16, frozenset({})),
-    'Gateway.gateway.networking.k8s.io': (_k17, frozenset({})),
-    'HTTPRoute.gateway.networking.k8s.io': (_k18, frozenset({})),
-    'ReferenceGrant.gateway.networking.k8s.io': (_k19, frozenset({})),
-    'InferencePool.inference.networking.x-k8s.io': (_k20, frozenset({})),
-    'InferencePool.inference.networking.k8s.io': (_k21, frozenset({})),
-    'InferenceModel.inference.networking.x-k8s.io': (_k22, frozenset({})),
-    'InferenceObjective.inference.networking.x-k8s.io': (_k23, frozenset({})),
-    'InferenceObjective.llm-d.ai': (_k24, frozenset({})),
-    'InferenceModelRewrite.inference.networking.x-k8s.io': (_k25, frozenset({})),
-    'InferenceModelRewrite.llm-d.ai': (_k26, frozenset({})),
-    'DestinationRule.networking.istio.io': (_k27, frozenset({})),
-    'GatewayParameters.gateway.kgateway.dev': (_k28, frozenset({})),
-    'HealthCheckPolicy.networking.gke.io': (_k29, frozenset({})),
+    'ReplicaSet.apps': (_k1, frozenset({('spec', 'template', 'spec')})),
+    'StatefulSet.apps': (_k2, frozenset({})),
+    'Service': (_k3, frozenset({})),
+    'ServiceAccount': (_k4, frozenset({})),
+    'Namespace': (_k5, frozenset({})),
+    'ConfigMap': (_k6, frozenset({})),
+    'Secret': (_k7, frozenset({})),
+    'Node': (_k8, frozenset({})),
+    'Event': (_k9, frozenset({})),
+    'Role.rbac.authorization.k8s.io': (_k10, frozenset({})),
+    'ClusterRole.rbac.authorization.k8s.io': (_k11, frozenset({})),
+    'RoleBinding.rbac.authorization.k8s.io': (_k12, frozenset({})),
+    'ClusterRoleBinding.rbac.authorization.k8s.io': (_k13, frozenset({})),
+    'CustomResourceDefinition.apiextensions.k8s.io': (_k14, frozenset({})),
+    'GatewayClass.gateway.networking.k8s.io': (_k15, frozenset({})),
+    'Gateway.gateway.networking.k8s.io': (_k16, frozenset({})),
+    'HTTPRoute.gateway.networking.k8s.io': (_k17, frozenset({})),
+    'ReferenceGrant.gateway.networking.k8s.io': (_k18, frozenset({})),
+    'InferencePool.inference.networking.x-k8s.io': (_k19, frozenset({})),
+    'InferencePool.inference.networking.k8s.io': (_k20, frozenset({})),
+    'InferenceModel.inference.networking.x-k8s.io': (_k21, frozenset({})),
+    'InferenceObjective.inference.networking.x-k8s.io': (_k22, frozenset({})),
+    'InferenceObjective.llm-d.ai': (_k23, frozenset({})),
+    'InferenceModelRewrite.inference.networking.x-k8s.io': (_k24, frozenset({})),
+    'InferenceModelRewrite.llm-d.ai': (_k25, frozenset({})),
+    'DestinationRule.networking.istio.io': (_k26, frozenset({})),
+    'GatewayParameters.gateway.kgateway.dev': (_k27, frozenset({})),
+    'HealthCheckPolicy.networking.gke.io': (_k28, frozenset({})),
 }

@@ -145,10 +145,14 @@ def render() -> str:
     w = _Writer(_shared_parts())
     kinds: list[tuple[str, str, frozenset[tuple[str, ...]]]] = []
     w.kind("_metadata", METADATA, guards["metadata"])
-    for i, (key, schema) in enumerate(SCHEMAS.items()):
-        name = f"_k{i}"
-        w.kind(name, schema, guards.get(key, frozenset()))
-        kinds.append((key, name, guards.get(key, frozenset())))
+    written: dict[tuple[int, frozenset[tuple[str, ...]]], str] = {}  # kinds of one schema share a function
+    for key, schema in SCHEMAS.items():
+        g = guards.get(key, frozenset())
+        name = written.get((id(schema), g))
+        if name is None:
+            name = written[(id(schema), g)] = f"_k{len(written)}"
+            w.kind(name, schema, g)
+        kinds.append((key, name, g))
     out = [HEADER]
     for value, name in w.consts.items():
         if isinstance(value, tuple) and value and value[0] == "exact":
