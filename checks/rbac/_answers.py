@@ -77,15 +77,12 @@ def _reviewed(snap: Snapshot, sub: rbac_eval.Subject, asked: list[tuple[Need, st
     static: list[tuple[Need, str]] = []
     for need, verb in asked:
         q = question(sub, need, verb)
-        if q not in snap.access:  # not asked (most, past the first reviews): no exception per question
+        if q not in snap.access:  # not asked (most, past the first reviews): no NotCollected per question
             static.append((need, verb))
             continue
         try:
             allowed = snap.reviewed(q)
-        except NotCollected:
-            static.append((need, verb))
-            continue
-        except ApiError as e:
+        except ApiError as e:  # the review failed
             ans.review_errors.append(str(e))
             static.append((need, verb))
             continue

@@ -576,14 +576,17 @@ def _logs_and_reviews(reads: _Reads, logs_for: Callable[[Snapshot], list[LogRequ
     # Reviews and logs only wait: they go to the list executors first, whose reads are done and whose
     # connections are open (a fresh one costs a TLS handshake), then to fresh workers.
     opened = [reads.io, reads.pods, reads.pool]
-    answers = [opened[i % 3].submit(_review, client, q) for i, q in enumerate(questions[: opts.max_access_reviews])]
+    answers = [opened[i % len(opened)].submit(_review, client, q)
+               for i, q in enumerate(questions[: opts.max_access_reviews])]
     reqs = logs_for(snap)
 
     def fetch(r: LogRequest) -> tuple[LogRequest, str | None | DataUnavailable]:
         return _fetch_log(client, opts, r)
 
     with ThreadPoolExecutor(max_workers=opts.workers) as more:
-        executors = [reads.pool, reads.pods, reads.io, *[more] * (len(reqs) + len(answers) > 3 * opts.workers)]
+        executors = list(opened)
+        if len(reqs) + len(answers) > len(opened) * opts.workers:
+            executors.append(more)
         share = -(-len(reqs) // len(executors))
         fetched = itertools.chain.from_iterable([
             ex.map(fetch, reqs[i * share:(i + 1) * share]) for i, ex in enumerate(executors)])

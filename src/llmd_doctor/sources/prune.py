@@ -29,12 +29,7 @@ _NOISY_ANNOTATION = re.compile(r"last-applied-configuration$|network-status$|net
 def _annotations(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
-    out = {}
-    for k, v in value.items():
-        noisy = _noisy.get(k)
-        if not (_is_noisy(k) if noisy is None else noisy):
-            out[k] = v
-    return out
+    return {k: v for k, v in value.items() if not _is_noisy(k)}
 
 
 # Annotation keys seen, and whether each is noisy: every pod of a workload has the same keys, and a
